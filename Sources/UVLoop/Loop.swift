@@ -1,0 +1,286 @@
+import CLibUV
+
+/// One libuv event loop on one thread, and the executor of the tasks it runs.
+///
+/// Every task started by ``run(_:)``, ``spawn(_:)`` or ``withSpawnGroup(_:)`` prefers the loop as
+/// its executor (SE-0417), so plain `async` code — reading a line, writing, sleeping — runs on the
+/// loop's thread and resumes there after each wait, with no hop to another thread. Streams,
+/// listeners and timers belong to the loop that made them and are used from its tasks only.
+///
+/// ```swift
+/// try Loop.run { loop in
+///     let server = try TCPListener(host: "127.0.0.1", port: 3000, on: loop)
+///     while true {
+///         let client = try await server.accept()
+///         loop.spawn {
+///             defer { client.close() }
+///             for try await line in client.lines { try client.write(line + "\n") }
+///         }
+///     }
+/// }
+/// ```
+public final class Loop: @unchecked Sendable {
+    // @unchecked Sendable: every mutable property is touched only on the loop thread (asserted
+    // by `assertOnLoop`); the only entry points from other threads are `execute` and `stop`,
+    // which go through the executor's mutex-guarded queue and `uv_async_send`.
+
+    let uv: UnsafeMutablePointer<uv_loop_t>
+    let executor: LoopExecutor
+    private var tasks: [Int: Task<Void, Never>] = [:]
+    private var nextTaskID = 0
+    private var root: Task<Void, Never>?
+    private var isStopping = false
+    private var tasksEnded: UnsafeContinuation<Void, Never>?
+    private var pendingShutdownTimer: LoopTimer?
+    /// How long shutdown waits for cancelled tasks to end before it closes their handles anyway.
+    public var shutdownGracePeriod: Duration = .seconds(2)
+    /// One read buffer shared by every stream of the loop: libuv calls alloc, read, then the read
+    /// callback in sequence on this thread, and the callback copies what it keeps.
+    let readBuffer: UnsafeMutableRawBufferPointer
+    /// Recycled write requests, so a write costs no allocation.
+    var writeRequests = WriteRequestPool()
+    /// Streams with bytes queued this iteration, flushed after the ready tasks have run.
+    private var streamsToFlush: [Stream] = []
+    /// Receives errors thrown by spawned tasks (other than cancellation); defaults to stderr.
+    public var onUncaughtError: (any Error) -> Void = { error in
+        printToStandardError("UVLoop: a spawned task failed: \(error)")
+    }
+    /// Called at shutdown with a description of every handle the program left open.
+    public var onOpenHandlesAtShutdown: ([String]) -> Void = { handles in
+        printToStandardError("UVLoop: \(handles.count) handle(s) left open at shutdown: \(handles.joined(separator: ", "))")
+    }
+
+    private init() throws(UVError) {
+        ProcessSetup.once()
+        uv = .allocate(capacity: 1)
+        let status = uv_loop_init(uv)
+        if status < 0 {
+            uv.deallocate()
+            throw UVError(code: status, operation: "create event loop")
+        }
+        executor = LoopExecutor(uv: uv)
+        readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
+        uv.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        // Unowned: the executor is owned by this loop and never outlives it.
+        executor.afterDrain = { [unowned self] in self.flushWrites() }
+    }
+
+    deinit {
+        writeRequests.drain()
+        readBuffer.deallocate()
+        uv.deallocate()
+    }
+
+    /// Runs a new event loop on the calling thread until `body` returns and the loop has shut down.
+    ///
+    /// When `body` returns or throws (or ``stop()`` is called), the loop cancels the tasks it
+    /// spawned, waits for them to end, closes any handle still open (reporting it through
+    /// ``onOpenHandlesAtShutdown``), and returns `body`'s result or rethrows its error.
+    ///
+    /// Blocks the calling thread; call it from synchronous code such as `main`.
+    @available(*, noasync, message: "Loop.run blocks its thread; call it from synchronous code")
+    public static func run<T>(_ body: @escaping (Loop) async throws -> T) throws -> T {
+        let loop = try Loop()
+        let outcome = UncheckedBox<Result<T, any Error>?>(nil)
+        // Safe: the box and body are used only by the root task, which runs on this thread.
+        let work = UncheckedBox(body)
+        loop.executor.install()
+        loop.root = Task(executorPreference: loop.executor) {
+            do {
+                outcome.value = .success(try await work.value(loop))
+            } catch {
+                outcome.value = .failure(error)
+            }
+            await loop.shutDown()
+        }
+        uv_run(loop.uv, UV_RUN_DEFAULT)
+        loop.finish()
+        // Force-unwrap: the root task always stores an outcome before the loop is stopped.
+        return try outcome.value!.get()
+    }
+
+    /// Starts a task on this loop without waiting for it, like eventlet's `spawn_n`.
+    ///
+    /// The task may capture the caller's non-`Sendable` state (a participant list, a stream):
+    /// both run only on this loop's thread, one at a time. Call it from the loop's own tasks.
+    /// An error the task throws, other than `CancellationError`, goes to ``onUncaughtError``.
+    /// The loop cancels the task when it stops.
+    ///
+    /// ```swift
+    /// loop.spawn { try await handle(client) }
+    /// ```
+    @discardableResult
+    public func spawn(_ body: @escaping () async throws -> Void) -> Task<Void, Never> {
+        assertOnLoop("spawn")
+        let id = nextTaskID
+        nextTaskID += 1
+        // Safe: spawn runs on the loop thread (asserted) and the task runs only on the loop's
+        // serial executor, so the captured state is never touched by two threads.
+        let work = UncheckedBox(body)
+        let task = Task(executorPreference: executor) {
+            do {
+                try await work.value()
+            } catch is CancellationError {
+            } catch {
+                self.onUncaughtError(error)
+            }
+            self.tasks[id] = nil
+            if self.tasks.isEmpty { self.tasksEnded.take()?.resume() }
+        }
+        tasks[id] = task
+        if isStopping { task.cancel() }
+        return task
+    }
+
+    /// Runs `body` on this loop from any thread, as a new task; returns at once.
+    ///
+    /// This is the way in from other threads: the job is queued with a mutex and the loop is woken
+    /// with `uv_async_send`.
+    public func execute(_ body: @escaping @Sendable (Loop) async throws -> Void) {
+        Task(executorPreference: executor) {
+            self.spawn { try await body(self) }
+        }
+    }
+
+    /// Asks the loop to stop: cancels its tasks, then ``run(_:)`` closes what is left and returns.
+    ///
+    /// Safe to call from any thread.
+    public func stop() {
+        Task(executorPreference: executor) {
+            self.root?.cancel()
+            self.cancelSpawned()
+        }
+    }
+
+    /// True when the calling code runs on this loop's thread.
+    public var isOnLoopThread: Bool { executor.isOnLoopThread }
+
+    /// The number of handles (streams, listeners, timers, signals) open on this loop.
+    public var openHandleCount: Int {
+        assertOnLoop("openHandleCount")
+        return openHandleDescriptions().count
+    }
+
+    /// Queues `stream` to hand its written bytes to libuv after this round of tasks.
+    func scheduleFlush(_ stream: Stream) {
+        streamsToFlush.append(stream)
+    }
+
+    /// Hands every stream's queued bytes to libuv: one `uv_write` per stream per iteration.
+    private func flushWrites() {
+        guard !streamsToFlush.isEmpty else { return }
+        let streams = streamsToFlush
+        streamsToFlush.removeAll(keepingCapacity: true)
+        for stream in streams { stream.flushQueued() }
+    }
+
+    func assertOnLoop(_ operation: @autoclosure () -> String) {
+        precondition(executor.isOnLoopThread, "UVLoop: \(operation()) must run on its loop's thread")
+    }
+
+    private func cancelSpawned() {
+        isStopping = true
+        for task in tasks.values { task.cancel() }
+    }
+
+    /// Ends the spawned tasks once the root task is done, then stops `uv_run`.
+    private func shutDown() async {
+        cancelSpawned()
+        // Cancelled tasks end at their next wait; one that ignores cancellation is waited for
+        // at most `shutdownGracePeriod`, then reported and abandoned.
+        let deadline = ContinuousClock.now + shutdownGracePeriod
+        while !tasks.isEmpty && ContinuousClock.now < deadline {
+            await withUnsafeContinuation { continuation in
+                tasksEnded = continuation
+                // Re-check on a timer so a task that never ends cannot hold shutdown forever.
+                let timer = LoopTimer(loop: self) { [unowned self] in
+                    self.tasksEnded.take()?.resume()
+                }
+                timer.start(after: .milliseconds(20))
+                pendingShutdownTimer = timer
+            }
+            pendingShutdownTimer?.close()
+            pendingShutdownTimer = nil
+        }
+        if !tasks.isEmpty {
+            printToStandardError("UVLoop: \(tasks.count) task(s) did not end within \(shutdownGracePeriod) of cancellation")
+        }
+        let leftovers = openHandleDescriptions()
+        if !leftovers.isEmpty { onOpenHandlesAtShutdown(leftovers) }
+        closeAllHandles()
+        uv_stop(uv)
+    }
+
+    /// Describes each user handle still open (not closing) on the loop.
+    func openHandleDescriptions() -> [String] {
+        var found: [String] = []
+        withUnsafeMutablePointer(to: &found) { list in
+                uv_walk(uv, { handle, arg in
+                guard let handle, uv_is_closing(handle) == 0, let arg else { return }
+                let loop = Unmanaged<Loop>.fromOpaque(handle.pointee.loop.pointee.data).takeUnretainedValue()
+                if loop.executor.isInternal(handle) { return }
+                arg.assumingMemoryBound(to: [String].self).pointee.append(Loop.describe(handle))
+            }, list)
+        }
+        return found
+    }
+
+    private static func describe(_ handle: UnsafeMutablePointer<uv_handle_t>) -> String {
+        if let data = handle.pointee.data,
+            let owner = Unmanaged<AnyObject>.fromOpaque(data).takeUnretainedValue() as? HandleOwner
+        {
+            return owner.handleDescription
+        }
+        return String(cString: uv_handle_type_name(uv_handle_get_type(handle)))
+    }
+
+    private func closeAllHandles() {
+        uv_walk(uv, { handle, _ in
+            guard let handle, uv_is_closing(handle) == 0 else { return }
+            let loop = Unmanaged<Loop>.fromOpaque(handle.pointee.loop.pointee.data).takeUnretainedValue()
+            if loop.executor.isInternal(handle) { return }
+            if let data = handle.pointee.data,
+                let owner = Unmanaged<AnyObject>.fromOpaque(data).takeUnretainedValue() as? HandleOwner
+            {
+                owner.closeHandle()
+            }
+        }, nil)
+    }
+
+    /// Runs the loop until every close callback has run, then releases libuv's loop.
+    private func finish() {
+        executor.uninstall()
+        repeat {
+            executor.takeRemoteJobs()
+            executor.drain()
+            // Blocks only while libuv still has work (a close callback, a thread-pool request).
+            uv_run(uv, executor.hasPendingJobs ? UV_RUN_NOWAIT : UV_RUN_ONCE)
+        } while uv_loop_alive(uv) != 0 || executor.hasPendingJobs
+        let status = uv_loop_close(uv)
+        if status < 0 {
+            printToStandardError("UVLoop: loop closed with handles still registered: \(UVError(code: status, operation: "close loop"))")
+        }
+    }
+}
+
+/// A value moved between closures that provably run on one thread; see each use for the proof.
+final class UncheckedBox<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// An object that owns a libuv handle and can describe and close it.
+protocol HandleOwner: AnyObject {
+    var handleDescription: String { get }
+    func closeHandle()
+}
+
+func printToStandardError(_ message: String) {
+    var line = message
+    line.append("\n")
+    line.withUTF8 { buffer in _ = fputs_unlocked_compat(buffer) }
+}
+
+private func fputs_unlocked_compat(_ buffer: UnsafeBufferPointer<UInt8>) -> Int {
+    write(2, buffer.baseAddress, buffer.count)
+}

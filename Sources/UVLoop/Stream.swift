@@ -1,0 +1,322 @@
+import CLibUV
+
+/// A byte stream on a loop — the common API of TCP connections, and later pipes and TTYs.
+///
+/// Reading is buffered: ``readLine()`` and ``lines`` split input into lines; ``read()`` returns
+/// whatever arrived. Writing never blocks: ``write(_:)`` queues the bytes, and the loop hands
+/// every stream's queued bytes to the kernel once per loop iteration, in one system call per
+/// stream, so a line written to many streams is neither copied nor flushed per recipient.
+/// ``drain()`` waits when the queue passes ``highWaterMark`` (backpressure); ``flush()`` waits
+/// until everything is written.
+///
+/// A stream belongs to its loop: use it from the loop's tasks. Close it with ``close()``; a
+/// stream that is dropped without closing stays open until its loop shuts down, which reports it.
+public class Stream: HandleOwner {
+    let loop: Loop
+    let stream: UnsafeMutablePointer<uv_stream_t>
+
+    // Read side.
+    var reader: LineReader
+    private var readWaiter: UnsafeContinuation<Void, any Error>?
+    private var isReading = false
+    private var isAtEnd = false
+    private var readFailure: Int32 = 0
+
+    // Write side.
+    /// Bytes written but not yet handed to libuv (flushed once per loop iteration).
+    private var queued: [Bytes] = []
+    private var queuedByteCount = 0
+    private var isScheduled = false
+    private var writeFailure: Int32 = 0
+    private var drainWaiter: UnsafeContinuation<Void, any Error>?
+    private var drainTarget = 0
+
+    /// Once this many bytes are queued, ``drain()`` waits (default 64 KiB).
+    public var highWaterMark = 64 * 1024
+    /// ``drain()`` resumes once the queue is down to this many bytes (default 16 KiB).
+    public var lowWaterMark = 16 * 1024
+    /// True once ``close()`` was called.
+    public private(set) var isClosed = false
+
+    init(loop: Loop, stream: UnsafeMutablePointer<uv_stream_t>, maxLineLength: Int) {
+        self.loop = loop
+        self.stream = stream
+        self.reader = LineReader(maxLineLength: maxLineLength)
+        adopt(stream, owner: self)
+    }
+
+    /// The longest line ``readLine()`` accepts, in bytes without the terminator (default 64 KiB).
+    public var maxLineLength: Int {
+        get { reader.maxLineLength }
+        set {
+            precondition(reader.bufferedByteCount == 0, "set maxLineLength before reading")
+            reader = LineReader(maxLineLength: newValue)
+        }
+    }
+
+    /// Bytes written but not yet accepted by the kernel.
+    public var bufferedWriteCount: Int {
+        queuedByteCount + (isClosed ? 0 : uv_stream_get_write_queue_size(stream))
+    }
+
+    /// Describes the stream in errors and shutdown reports; subclasses add addresses.
+    var endpointDescription: String { "stream" }
+
+    var handleDescription: String { endpointDescription }
+
+    func closeHandle() { close() }
+
+    // MARK: Reading
+
+    /// Reads the next line, without its LF or CRLF terminator, decoded as UTF-8 (invalid bytes
+    /// become U+FFFD); `nil` at end of stream. A final line without newline is returned too.
+    ///
+    /// Throws ``LineTooLongError`` for a line over ``maxLineLength`` (the line is skipped and
+    /// the stream stays usable), `UVError` if the connection failed, and `CancellationError` if
+    /// the task is cancelled while waiting.
+    public func readLine() async throws -> String? {
+        guard let line = try await readLineBytes() else { return nil }
+        return LineReader.trimmingTerminator(line).string
+    }
+
+    /// Reads the next line as bytes, terminator included, exactly as received; `nil` at end of
+    /// stream. Same errors as ``readLine()``.
+    public func readLineBytes() async throws -> Bytes? {
+        loop.assertOnLoop("readLine")
+        while true {
+            if let line = try reader.nextLine() { return line }
+            if isAtEnd { return reader.finish() }
+            try await waitForInput(operation: "read line from")
+        }
+    }
+
+    /// Reads whatever bytes are available, waiting for at least one; `nil` at end of stream.
+    public func read() async throws -> Bytes? {
+        loop.assertOnLoop("read")
+        while true {
+            if let bytes = reader.takeAll() { return bytes }
+            if isAtEnd { return nil }
+            try await waitForInput(operation: "read from")
+        }
+    }
+
+    /// Suspends until more input, the end of the stream, or an error.
+    private func waitForInput(operation: String) async throws {
+        if readFailure != 0 { throw UVError(code: readFailure, operation: operation, target: endpointDescription) }
+        if isClosed { throw UVError(code: UVError.Code.cancelled, operation: operation, target: "closed \(endpointDescription)") }
+        try startReading(operation: operation)
+        let this = UnsafeTransfer(self)
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    readWaiter = continuation
+                }
+            }
+        } onCancel: {
+            // Safe: the stream is touched only after the hop to its loop's thread.
+            this.value.loop.onLoopThread { this.value.readWaiter.take()?.resume(throwing: CancellationError()) }
+        }
+        if readFailure != 0 { throw UVError(code: readFailure, operation: operation, target: endpointDescription) }
+    }
+
+    private func startReading(operation: String) throws {
+        guard !isReading && !isAtEnd else { return }
+        let status = uv_read_start(
+            stream,
+            { handle, _, buffer in
+                let loop = owner(of: handle!, as: Stream.self).loop
+                buffer!.pointee = uv_buf_init(
+                    loop.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(loop.readBuffer.count))
+            },
+            { handle, count, _ in
+                owner(of: handle!, as: Stream.self).received(count)
+            })
+        if status < 0 { throw UVError(code: status, operation: operation, target: endpointDescription) }
+        isReading = true
+    }
+
+    private func stopReading() {
+        guard isReading else { return }
+        uv_read_stop(stream)
+        isReading = false
+    }
+
+    /// The read callback: keeps what arrived (copied out of the loop's shared buffer).
+    private func received(_ count: Int) {
+        if count > 0 {
+            reader.append(Bytes(UnsafeRawBufferPointer(start: loop.readBuffer.baseAddress, count: count)))
+            // Stop reading while a consumer lags, so one stream's input cannot grow without bound.
+            if reader.bufferedByteCount > max(reader.maxLineLength, 64 * 1024) * 2 { stopReading() }
+        } else if count == Int(UV_EOF.rawValue) {
+            isAtEnd = true
+            isReading = false
+        } else if count < 0 {
+            readFailure = Int32(count)
+            isAtEnd = true
+            stopReading()
+        } else {
+            return
+        }
+        readWaiter.take()?.resume()
+    }
+
+    // MARK: Writing
+
+    /// Queues `bytes` to be written; never waits. The bytes are shared, not copied.
+    ///
+    /// Throws `UVError` if the stream is closed or an earlier write failed (for example
+    /// `EPIPE` or `ECONNRESET` after the peer went away).
+    public func write(_ bytes: Bytes) throws {
+        loop.assertOnLoop("write")
+        if isClosed { throw UVError(code: UVError.Code.brokenPipe, operation: "write to", target: "closed \(endpointDescription)") }
+        if writeFailure != 0 { throw UVError(code: writeFailure, operation: "write to", target: endpointDescription) }
+        guard bytes.count > 0 else { return }
+        queued.append(bytes)
+        queuedByteCount += bytes.count
+        if !isScheduled {
+            isScheduled = true
+            loop.scheduleFlush(self)
+        }
+    }
+
+    /// Queues the UTF-8 bytes of `string`.
+    public func write(_ string: String) throws {
+        try write(Bytes(string))
+    }
+
+    /// Hands the queued bytes to libuv in one request; called by the loop once per iteration.
+    func flushQueued() {
+        isScheduled = false
+        guard !queued.isEmpty, !isClosed else { return }
+        let buffers = queued
+        queued = []
+        let byteCount = queuedByteCount
+        queuedByteCount = 0
+        let request = loop.writeRequests.take()
+        request.pointee.buffers = buffers
+        let status: Int32 = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: buffers.count) { bufs in
+            for (index, bytes) in buffers.enumerated() {
+                let base = bytes.storage.withBase { $0 + bytes.offset }
+                bufs[index] = uv_buf_init(base.assumingMemoryBound(to: CChar.self), UInt32(bytes.count))
+            }
+            return uv_write(
+                &request.pointee.request, stream, bufs.baseAddress, UInt32(buffers.count),
+                { request, status in
+                    // The request is the first field of a pooled WriteRequest.
+                    let slot = UnsafeMutableRawPointer(request!).assumingMemoryBound(to: WriteRequest.self)
+                    let stream = owner(of: request!.pointee.handle, as: Stream.self)
+                    slot.pointee.buffers = []
+                    stream.loop.writeRequests.give(slot)
+                    stream.wrote(status: status)
+                })
+        }
+        _ = byteCount
+        if status < 0 {
+            request.pointee.buffers = []
+            loop.writeRequests.give(request)
+            wrote(status: status)
+        }
+    }
+
+    /// A write finished (or failed); wakes a task waiting in `drain` or `flush`.
+    private func wrote(status: Int32) {
+        if status < 0 && status != UVError.Code.cancelled && writeFailure == 0 { writeFailure = status }
+        guard drainWaiter != nil else { return }
+        if writeFailure != 0 || isClosed {
+            let error = UVError(code: writeFailure != 0 ? writeFailure : UVError.Code.cancelled, operation: "write to", target: endpointDescription)
+            drainWaiter.take()?.resume(throwing: error)
+        } else if bufferedWriteCount <= drainTarget {
+            drainWaiter.take()?.resume()
+        }
+    }
+
+    /// Waits while more than ``highWaterMark`` bytes are queued, until at most ``lowWaterMark``
+    /// remain; returns at once otherwise. Use it after writes to follow a slow reader.
+    ///
+    /// ```swift
+    /// try upstream.write(chunk)
+    /// try await upstream.drain()
+    /// ```
+    public func drain() async throws {
+        guard bufferedWriteCount > highWaterMark else { return }
+        try await waitForWrites(downTo: lowWaterMark, operation: "drain")
+    }
+
+    /// Waits until every queued byte has been handed to the kernel.
+    public func flush() async throws {
+        try await waitForWrites(downTo: 0, operation: "flush")
+    }
+
+    private func waitForWrites(downTo target: Int, operation: String) async throws {
+        loop.assertOnLoop(operation)
+        if writeFailure != 0 { throw UVError(code: writeFailure, operation: "write to", target: endpointDescription) }
+        if isClosed { throw UVError(code: UVError.Code.cancelled, operation: operation, target: "closed \(endpointDescription)") }
+        if bufferedWriteCount <= target { return }
+        precondition(drainWaiter == nil, "only one task may wait in drain or flush at a time")
+        drainTarget = target
+        let this = UnsafeTransfer(self)
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    drainWaiter = continuation
+                }
+            }
+        } onCancel: {
+            // Safe: the stream is touched only after the hop to its loop's thread.
+            this.value.loop.onLoopThread { this.value.drainWaiter.take()?.resume(throwing: CancellationError()) }
+        }
+    }
+
+    // MARK: Closing
+
+    /// Closes the writing side once queued bytes are written (TCP FIN); reading goes on.
+    public func closeWrite() async throws {
+        loop.assertOnLoop("closeWrite")
+        if isClosed { throw UVError(code: UVError.Code.badFileDescriptor, operation: "shut down", target: "closed \(endpointDescription)") }
+        flushQueued()
+        let waiter = Waiter<Void>(loop: loop)
+        let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
+        // Retained until the callback, which may run after this task was cancelled.
+        request.pointee.data = Unmanaged.passRetained(waiter).toOpaque()
+        try await waiter.wait(start: {
+            let status = uv_shutdown(request, stream) { request, status in
+                let waiter = Unmanaged<Waiter<Void>>.fromOpaque(request!.pointee.data).takeRetainedValue()
+                request!.deallocate()
+                let result: Result<Void, any Error> =
+                    status < 0 && status != UVError.Code.cancelled
+                    ? .failure(UVError(code: status, operation: "shut down", target: nil)) : .success(())
+                waiter.resume(result)
+            }
+            if status < 0 {
+                Unmanaged.passUnretained(waiter).release()
+                request.deallocate()
+                throw UVError(code: status, operation: "shut down", target: endpointDescription)
+            }
+        })
+    }
+
+    /// Closes the stream now. Bytes not yet written are dropped (call ``flush()`` first to keep
+    /// them); a task waiting to read gets a `UVError` (`ECANCELED`). Calling it twice is harmless.
+    public func close() {
+        loop.assertOnLoop("close")
+        guard !isClosed else { return }
+        isClosed = true
+        queued = []
+        queuedByteCount = 0
+        let error = UVError(code: UVError.Code.cancelled, operation: "read from", target: "closed \(endpointDescription)")
+        readWaiter.take()?.resume(throwing: error)
+        drainWaiter.take()?.resume(throwing: error)
+        uvClose(stream)
+    }
+}
+
+/// A value handed to a `@Sendable` closure that touches it only after hopping to the thread
+/// that owns it; each use states why that holds.
+struct UnsafeTransfer<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,74 @@
+import CLibUV
+
+/// An error reported by libuv, with what UVLoop was doing and to what.
+///
+/// Its `description` reads as a sentence a person can act on:
+/// `connect to 127.0.0.1:9 failed: ECONNREFUSED (connection refused)`.
+///
+/// Compare ``code`` against the static codes (`UVError.Code.connectionRefused`, …)
+/// to branch on a specific failure.
+public struct UVError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// libuv's error code: a negated `errno` value on Unix (`UV_ECONNREFUSED`, …).
+    public let code: Int32
+    /// What was being done, for example `connect` or `listen`.
+    public let operation: String
+    /// The address or name it was being done to, if any (`127.0.0.1:3000`).
+    public let target: String?
+
+    /// Creates an error from a libuv status code.
+    public init(code: Int32, operation: String, target: String? = nil) {
+        self.code = code
+        self.operation = operation
+        self.target = target
+    }
+
+    /// libuv's symbolic name for the code, such as `ECONNREFUSED`.
+    public var name: String { String(cString: uv_err_name(code)) }
+
+    /// libuv's human-readable message for the code, such as `connection refused`.
+    public var message: String { String(cString: uv_strerror(code)) }
+
+    public var description: String {
+        let subject = target.map { "\(operation) \($0)" } ?? operation
+        return "\(subject) failed: \(name) (\(message))"
+    }
+
+    /// Throws a `UVError` when `status` is negative; returns it otherwise.
+    @discardableResult
+    static func check(_ status: Int32, _ operation: @autoclosure () -> String, _ target: @autoclosure () -> String? = nil) throws(UVError) -> Int32 {
+        if status < 0 { throw UVError(code: status, operation: operation(), target: target()) }
+        return status
+    }
+}
+
+extension UVError {
+    /// Codes that callers commonly match on.
+    public enum Code {
+        /// The peer refused the connection.
+        public static let connectionRefused = Int32(UV_ECONNREFUSED.rawValue)
+        /// The peer reset the connection.
+        public static let connectionReset = Int32(UV_ECONNRESET.rawValue)
+        /// The address is already in use.
+        public static let addressInUse = Int32(UV_EADDRINUSE.rawValue)
+        /// Writing to a connection whose reading side is gone.
+        public static let brokenPipe = Int32(UV_EPIPE.rawValue)
+        /// The operation was cancelled.
+        public static let cancelled = Int32(UV_ECANCELED.rawValue)
+        /// The operation timed out.
+        public static let timedOut = Int32(UV_ETIMEDOUT.rawValue)
+        /// The handle or stream is closed.
+        public static let badFileDescriptor = Int32(UV_EBADF.rawValue)
+        /// End of stream.
+        public static let endOfFile = Int32(UV_EOF.rawValue)
+        /// A name did not resolve.
+        public static let nameNotFound = Int32(UV_EAI_NONAME.rawValue)
+        /// Too many open files in this process.
+        public static let tooManyOpenFiles = Int32(UV_EMFILE.rawValue)
+        /// Too many open files in the system.
+        public static let tooManyOpenFilesInSystem = Int32(UV_ENFILE.rawValue)
+        /// Invalid argument.
+        public static let invalidArgument = Int32(UV_EINVAL.rawValue)
+        /// Not connected.
+        public static let notConnected = Int32(UV_ENOTCONN.rawValue)
+    }
+}
