@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "UVLoop", targets: ["UVLoop"]),
         .executable(name: "ChatExample", targets: ["ChatExample"]),
+        .executable(name: "EchoExample", targets: ["EchoExample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,6 +29,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/ChatExample"
+        ),
+        .executableTarget(
+            name: "EchoExample",
+            dependencies: [
+                "UVLoop",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/EchoExample"
         ),
         .testTarget(
             name: "UVLoopTests",

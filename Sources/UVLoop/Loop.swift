@@ -77,9 +77,11 @@ public final class Loop: @unchecked Sendable {
     /// spawned, waits for them to end, closes any handle still open (reporting it through
     /// ``onOpenHandlesAtShutdown``), and returns `body`'s result or rethrows its error.
     ///
-    /// Blocks the calling thread; call it from synchronous code such as `main`.
+    /// Blocks the calling thread; call it from synchronous code such as `main`. `body` is
+    /// `@Sendable` so that, written in `main.swift`, it does not inherit the main actor — whose
+    /// queue cannot run while this thread runs the loop.
     @available(*, noasync, message: "Loop.run blocks its thread; call it from synchronous code")
-    public static func run<T>(_ body: @escaping (Loop) async throws -> T) throws -> T {
+    public static func run<T>(_ body: @escaping @Sendable (Loop) async throws -> T) throws -> T {
         let loop = try Loop()
         let outcome = UncheckedBox<Result<T, any Error>?>(nil)
         // Safe: the box and body are used only by the root task, which runs on this thread.
@@ -116,20 +118,24 @@ public final class Loop: @unchecked Sendable {
         nextTaskID += 1
         // Safe: spawn runs on the loop thread (asserted) and the task runs only on the loop's
         // serial executor, so the captured state is never touched by two threads.
-        let work = UncheckedBox(body)
+        let work = SpawnedWork(body)
         let task = Task(executorPreference: executor) {
-            do {
-                try await work.value()
-            } catch is CancellationError {
-            } catch {
-                self.onUncaughtError(error)
-            }
-            self.tasks[id] = nil
-            if self.tasks.isEmpty { self.tasksEnded.take()?.resume() }
+            // Kept minimal: this frame sits under every idle connection's task for its lifetime.
+            do { try await work.body() } catch { self.spawnedTaskFailed(error) }
+            self.spawnedTaskEnded(id)
         }
         tasks[id] = task
         if isStopping { task.cancel() }
         return task
+    }
+
+    private func spawnedTaskFailed(_ error: any Error) {
+        if !(error is CancellationError) { onUncaughtError(error) }
+    }
+
+    private func spawnedTaskEnded(_ id: Int) {
+        tasks[id] = nil
+        if tasks.isEmpty { tasksEnded.take()?.resume() }
     }
 
     /// Runs `body` on this loop from any thread, as a new task; returns at once.
@@ -261,6 +267,13 @@ public final class Loop: @unchecked Sendable {
             printToStandardError("UVLoop: loop closed with handles still registered: \(UVError(code: status, operation: "close loop"))")
         }
     }
+}
+
+/// A spawned task's body, moved into the task; non-generic so calling it needs no thunk frame.
+final class SpawnedWork: @unchecked Sendable {
+    // @unchecked Sendable: created on the loop thread and called only by a task on its executor.
+    let body: () async throws -> Void
+    init(_ body: @escaping () async throws -> Void) { self.body = body }
 }
 
 /// A value moved between closures that provably run on one thread; see each use for the proof.

@@ -86,7 +86,7 @@ public class Stream: HandleOwner {
         while true {
             if let line = try reader.nextLine() { return line }
             if isAtEnd { return reader.finish() }
-            try await waitForInput(operation: "read line from")
+            try await waitForInput()
         }
     }
 
@@ -96,15 +96,17 @@ public class Stream: HandleOwner {
         while true {
             if let bytes = reader.takeAll() { return bytes }
             if isAtEnd { return nil }
-            try await waitForInput(operation: "read from")
+            try await waitForInput()
         }
     }
 
     /// Suspends until more input, the end of the stream, or an error.
-    private func waitForInput(operation: String) async throws {
-        if readFailure != 0 { throw UVError(code: readFailure, operation: operation, target: endpointDescription) }
-        if isClosed { throw UVError(code: UVError.Code.cancelled, operation: operation, target: "closed \(endpointDescription)") }
-        try startReading(operation: operation)
+    ///
+    /// Kept small and non-generic: its frame, and those of its callers, stay in every idle
+    /// connection's task for as long as the connection is idle.
+    private func waitForInput() async throws {
+        if readFailure != 0 || isClosed { throw readError() }
+        try startReading()
         let this = UnsafeTransfer(self)
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
@@ -118,10 +120,15 @@ public class Stream: HandleOwner {
             // Safe: the stream is touched only after the hop to its loop's thread.
             this.value.loop.onLoopThread { this.value.readWaiter.take()?.resume(throwing: CancellationError()) }
         }
-        if readFailure != 0 { throw UVError(code: readFailure, operation: operation, target: endpointDescription) }
+        if readFailure != 0 { throw readError() }
     }
 
-    private func startReading(operation: String) throws {
+    private func readError() -> UVError {
+        if readFailure != 0 { return UVError(code: readFailure, operation: "read from", target: endpointDescription) }
+        return UVError(code: UVError.Code.cancelled, operation: "read from", target: "closed \(endpointDescription)")
+    }
+
+    private func startReading() throws {
         guard !isReading && !isAtEnd else { return }
         let status = uv_read_start(
             stream,
@@ -133,7 +140,7 @@ public class Stream: HandleOwner {
             { handle, count, _ in
                 owner(of: handle!, as: Stream.self).received(count)
             })
-        if status < 0 { throw UVError(code: status, operation: operation, target: endpointDescription) }
+        if status < 0 { throw UVError(code: status, operation: "read from", target: endpointDescription) }
         isReading = true
     }
 
