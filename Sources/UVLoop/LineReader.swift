@@ -5,6 +5,8 @@
 public struct LineTooLongError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The maximum line length in bytes, not counting the line terminator.
     public let limit: Int
+    /// Creates the error for a reader whose maximum is `limit` bytes.
+    public init(limit: Int) { self.limit = limit }
     public var description: String { "line longer than \(limit) bytes" }
 }
 
