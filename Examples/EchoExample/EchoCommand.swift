@@ -23,7 +23,9 @@ struct EchoCommand: ParsableCommand {
     var workUs = 0
 
     func run() throws {
-        let host = host, port = port, workUs = workUs
+        let host = host
+        let port = port
+        let workUs = workUs
         try Loop.run { loop in
             let server = try TCPListener(host: host, port: port, on: loop)
             print("EchoServer starting up on port \(server.port)")

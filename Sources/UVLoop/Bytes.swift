@@ -107,7 +107,8 @@ extension Bytes: RandomAccessCollection {
 extension Bytes: Equatable, Hashable {
     public static func == (lhs: Bytes, rhs: Bytes) -> Bool {
         lhs.count == rhs.count
-            && lhs.withUnsafeBytes { l in rhs.withUnsafeBytes { r in l.count == 0 || memcmp(l.baseAddress!, r.baseAddress!, l.count) == 0 } }
+            && lhs.withUnsafeBytes { l in rhs.withUnsafeBytes { r in l.count == 0 || memcmp(l.baseAddress!, r.baseAddress!, l.count) == 0 }
+            }
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -16,26 +16,28 @@ extension Loop {
         let target = "\(host):\(port)"
         return try await waiter.wait(
             start: {
-                let status = uv_getaddrinfo(uv, request, { request, status, result in
-                    let waiter = Unmanaged<Waiter<[SocketAddress]>>.fromOpaque(request!.pointee.data).takeRetainedValue()
-                    request!.deallocate()
-                    defer { uv_freeaddrinfo(result) }
-                    if status < 0 {
-                        waiter.resume(.failure(UVError(code: status, operation: "resolve")))
-                        return
-                    }
-                    var addresses: [SocketAddress] = []
-                    var entry = result
-                    while let info = entry {
-                        if let address = info.pointee.ai_addr.flatMap({ SocketAddress(UnsafePointer($0)) }),
-                            !addresses.contains(address)
-                        {
-                            addresses.append(address)
+                let status = uv_getaddrinfo(
+                    uv, request,
+                    { request, status, result in
+                        let waiter = Unmanaged<Waiter<[SocketAddress]>>.fromOpaque(request!.pointee.data).takeRetainedValue()
+                        request!.deallocate()
+                        defer { uv_freeaddrinfo(result) }
+                        if status < 0 {
+                            waiter.resume(.failure(UVError(code: status, operation: "resolve")))
+                            return
                         }
-                        entry = info.pointee.ai_next
-                    }
-                    waiter.resume(.success(addresses))
-                }, host, String(port), &hints)
+                        var addresses: [SocketAddress] = []
+                        var entry = result
+                        while let info = entry {
+                            if let address = info.pointee.ai_addr.flatMap({ SocketAddress(UnsafePointer($0)) }),
+                                !addresses.contains(address)
+                            {
+                                addresses.append(address)
+                            }
+                            entry = info.pointee.ai_next
+                        }
+                        waiter.resume(.success(addresses))
+                    }, host, String(port), &hints)
                 if status < 0 {
                     Unmanaged.passUnretained(waiter).release()
                     request.deallocate()

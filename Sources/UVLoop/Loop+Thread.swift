@@ -20,12 +20,14 @@ extension Loop {
                 continuation.resume(with: Result { try Loop.run(body) })
             }
             var thread = pthread_t()
-            let status = pthread_create(&thread, nil, { argument in
-                // Balances the retain taken before pthread_create.
-                let start = Unmanaged<ThreadStart>.fromOpaque(argument!).takeRetainedValue()
-                start.body()
-                return nil
-            }, Unmanaged.passRetained(start).toOpaque())
+            let status = pthread_create(
+                &thread, nil,
+                { argument in
+                    // Balances the retain taken before pthread_create.
+                    let start = Unmanaged<ThreadStart>.fromOpaque(argument!).takeRetainedValue()
+                    start.body()
+                    return nil
+                }, Unmanaged.passRetained(start).toOpaque())
             if status != 0 {
                 Unmanaged.passUnretained(start).release()
                 continuation.resume(throwing: UVError(code: -status, operation: "start loop thread"))

@@ -221,12 +221,14 @@ public final class Loop: @unchecked Sendable {
     func openHandleDescriptions() -> [String] {
         var found: [String] = []
         withUnsafeMutablePointer(to: &found) { list in
-                uv_walk(uv, { handle, arg in
-                guard let handle, uv_is_closing(handle) == 0, let arg else { return }
-                let loop = Unmanaged<Loop>.fromOpaque(handle.pointee.loop.pointee.data).takeUnretainedValue()
-                if loop.executor.isInternal(handle) { return }
-                arg.assumingMemoryBound(to: [String].self).pointee.append(Loop.describe(handle))
-            }, list)
+            uv_walk(
+                uv,
+                { handle, arg in
+                    guard let handle, uv_is_closing(handle) == 0, let arg else { return }
+                    let loop = Unmanaged<Loop>.fromOpaque(handle.pointee.loop.pointee.data).takeUnretainedValue()
+                    if loop.executor.isInternal(handle) { return }
+                    arg.assumingMemoryBound(to: [String].self).pointee.append(Loop.describe(handle))
+                }, list)
         }
         return found
     }
@@ -241,16 +243,18 @@ public final class Loop: @unchecked Sendable {
     }
 
     private func closeAllHandles() {
-        uv_walk(uv, { handle, _ in
-            guard let handle, uv_is_closing(handle) == 0 else { return }
-            let loop = Unmanaged<Loop>.fromOpaque(handle.pointee.loop.pointee.data).takeUnretainedValue()
-            if loop.executor.isInternal(handle) { return }
-            if let data = handle.pointee.data,
-                let owner = Unmanaged<AnyObject>.fromOpaque(data).takeUnretainedValue() as? HandleOwner
-            {
-                owner.closeHandle()
-            }
-        }, nil)
+        uv_walk(
+            uv,
+            { handle, _ in
+                guard let handle, uv_is_closing(handle) == 0 else { return }
+                let loop = Unmanaged<Loop>.fromOpaque(handle.pointee.loop.pointee.data).takeUnretainedValue()
+                if loop.executor.isInternal(handle) { return }
+                if let data = handle.pointee.data,
+                    let owner = Unmanaged<AnyObject>.fromOpaque(data).takeUnretainedValue() as? HandleOwner
+                {
+                    owner.closeHandle()
+                }
+            }, nil)
     }
 
     /// Runs the loop until every close callback has run, then releases libuv's loop.
@@ -291,9 +295,5 @@ protocol HandleOwner: AnyObject {
 func printToStandardError(_ message: String) {
     var line = message
     line.append("\n")
-    line.withUTF8 { buffer in _ = fputs_unlocked_compat(buffer) }
-}
-
-private func fputs_unlocked_compat(_ buffer: UnsafeBufferPointer<UInt8>) -> Int {
-    write(2, buffer.baseAddress, buffer.count)
+    line.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
 }

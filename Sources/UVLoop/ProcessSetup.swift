@@ -1,8 +1,9 @@
 import CLibUV
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Process-wide settings every UVLoop program needs, applied once when the first loop is made.

@@ -45,10 +45,12 @@ final class SignalWatcher: HandleOwner {
         handle = allocateHandle(UV_SIGNAL, as: uv_signal_t.self)
         uv_signal_init(loop.uv, handle)
         adopt(handle, owner: self)
-        let status = uv_signal_start(handle, { handle, _ in
-            let watcher = owner(of: handle!, as: SignalWatcher.self)
-            watcher.onSignal(watcher.signal)
-        }, signal.number)
+        let status = uv_signal_start(
+            handle,
+            { handle, _ in
+                let watcher = owner(of: handle!, as: SignalWatcher.self)
+                watcher.onSignal(watcher.signal)
+            }, signal.number)
         if status < 0 {
             uvClose(handle)
             throw UVError(code: status, operation: "watch", target: signal.description)

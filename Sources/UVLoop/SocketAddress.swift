@@ -38,7 +38,9 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     init(_ address: sockaddr_in6) {
-        let words = withUnsafeBytes(of: address.sin6_addr) { ($0.loadUnaligned(as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+        let words = withUnsafeBytes(of: address.sin6_addr) {
+            ($0.loadUnaligned(as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        }
         storage = .v6(high: words.0, low: words.1, port: UInt16(bigEndian: address.sin6_port), scope: address.sin6_scope_id)
     }
 

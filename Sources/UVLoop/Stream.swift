@@ -232,7 +232,8 @@ public class Stream: HandleOwner {
         if status < 0 && status != UVError.Code.cancelled && writeFailure == 0 { writeFailure = status }
         guard drainWaiter != nil else { return }
         if writeFailure != 0 || isClosed {
-            let error = UVError(code: writeFailure != 0 ? writeFailure : UVError.Code.cancelled, operation: "write to", target: endpointDescription)
+            let error = UVError(
+                code: writeFailure != 0 ? writeFailure : UVError.Code.cancelled, operation: "write to", target: endpointDescription)
             drainWaiter.take()?.resume(throwing: error)
         } else if bufferedWriteCount <= drainTarget {
             drainWaiter.take()?.resume()

@@ -49,7 +49,8 @@ public final class TCPListener: HandleOwner {
         adopt(tcp, owner: self)
         do {
             _ = try address.withSockaddr { pointer, _ in
-                try UVError.check(uv_tcp_bind(tcp, pointer, address.isIPv6 ? UInt32(UV_TCP_IPV6ONLY.rawValue) : 0), "listen on", address.description)
+                try UVError.check(
+                    uv_tcp_bind(tcp, pointer, address.isIPv6 ? UInt32(UV_TCP_IPV6ONLY.rawValue) : 0), "listen on", address.description)
             }
             let stream = UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_stream_t.self)
             try UVError.check(
@@ -167,7 +168,8 @@ public final class TCPListener: HandleOwner {
         loop.assertOnLoop("close")
         guard !isClosed else { return }
         isClosed = true
-        waiter.take()?.resume(throwing: UVError(code: UVError.Code.cancelled, operation: "accept on", target: "closed listener \(localAddress)"))
+        waiter.take()?.resume(
+            throwing: UVError(code: UVError.Code.cancelled, operation: "accept on", target: "closed listener \(localAddress)"))
         while let stream = takeReady() { stream.close() }
         uvClose(tcp)
     }

@@ -20,9 +20,11 @@ final class LoopTimer: HandleOwner {
     /// Fires once after `delay`, then every `interval` if given.
     func start(after delay: Duration, repeating interval: Duration? = nil) {
         guard !isClosed else { return }
-        uv_timer_start(handle, { handle in
-            owner(of: handle!, as: LoopTimer.self).action()
-        }, delay.milliseconds, interval?.milliseconds ?? 0)
+        uv_timer_start(
+            handle,
+            { handle in
+                owner(of: handle!, as: LoopTimer.self).action()
+            }, delay.milliseconds, interval?.milliseconds ?? 0)
     }
 
     func stop() {

@@ -35,7 +35,9 @@ public struct UVError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// Throws a `UVError` when `status` is negative; returns it otherwise.
     @discardableResult
-    static func check(_ status: Int32, _ operation: @autoclosure () -> String, _ target: @autoclosure () -> String? = nil) throws(UVError) -> Int32 {
+    static func check(_ status: Int32, _ operation: @autoclosure () -> String, _ target: @autoclosure () -> String? = nil) throws(UVError)
+        -> Int32
+    {
         if status < 0 { throw UVError(code: status, operation: operation(), target: target()) }
         return status
     }

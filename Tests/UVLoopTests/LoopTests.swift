@@ -87,7 +87,10 @@ struct LoopTests {
                     sawCancellation = true
                 }
             }
-            loop.spawn { try await loop.sleep(for: .milliseconds(5)); loop.stop() }
+            loop.spawn {
+                try await loop.sleep(for: .milliseconds(5))
+                loop.stop()
+            }
             do {
                 try await loop.sleep(for: .seconds(60))
             } catch is CancellationError {}

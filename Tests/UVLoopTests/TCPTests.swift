@@ -321,3 +321,30 @@ struct TCPTests {
         #expect(lines == Array(repeating: "to everyone", count: 5))
     }
 }
+
+@Suite("Stream lines")
+struct StreamLinesTests {
+    @Test("lines and rawLines iterate until the end of stream")
+    func iterateLines() async throws {
+        let result = try await onLoop { loop -> ([String], [String]) in
+            let (client, server) = try await connectedPair(on: loop)
+            defer { server.close() }
+            try client.write("a\nb\r\nc")
+            try await client.flush()
+            client.close()
+            var strings: [String] = []
+            for try await line in server.lines { strings.append(line) }
+
+            let (client2, server2) = try await connectedPair(on: loop)
+            defer { server2.close() }
+            try client2.write("x\ny\r\n")
+            try await client2.closeWrite()
+            var raw: [String] = []
+            for try await line in server2.rawLines { raw.append(line.string) }
+            client2.close()
+            return (strings, raw)
+        }
+        #expect(result.0 == ["a", "b", "c"])
+        #expect(result.1 == ["x\n", "y\r\n"])
+    }
+}
