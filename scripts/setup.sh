@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what UVLoop needs on Debian: libuv (headers + pkg-config file), nc for the
+# integration tests, a C compiler for the benchmark tools. Safe to run again.
+set -euo pipefail
+
+need=()
+pkg-config --exists libuv 2>/dev/null || need+=(libuv1-dev)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v nc >/dev/null || need+=(netcat-openbsd)
+command -v gcc >/dev/null || need+=(gcc)
+command -v make >/dev/null || need+=(make)
+command -v python3 >/dev/null || need+=(python3)
+
+if ((${#need[@]})); then
+    echo "setup: installing ${need[*]}" >&2
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "setup: Swift is not installed (https://swift.org/install)" >&2; exit 1; }
