@@ -10,7 +10,8 @@ let package = Package(
         .executable(name: "EchoExample", targets: ["EchoExample"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -22,11 +23,21 @@ let package = Package(
             name: "UVLoop",
             dependencies: ["CLibUV"]
         ),
+        .target(
+            name: "ChatCore",
+            dependencies: [
+                "UVLoop",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/ChatCore"
+        ),
         .executableTarget(
             name: "ChatExample",
             dependencies: [
+                "ChatCore",
                 "UVLoop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/ChatExample"
         ),
@@ -41,6 +52,14 @@ let package = Package(
         .testTarget(
             name: "UVLoopTests",
             dependencies: ["UVLoop"]
+        ),
+        .testTarget(
+            name: "ChatCoreTests",
+            dependencies: [
+                "ChatCore",
+                "UVLoop",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Integration test: drives the release ChatExample with real `nc` clients on 127.0.0.1.
+"""Integration test: drives the release ChatExample --plain (the seed's protocol) with real `nc`
+clients on 127.0.0.1. The chat protocol's features are tested by chat_features_test.py.
 
 Every wait is on an event (a line printed by the server, a line received by a client) with a
 deadline; nothing sleeps to synchronise. Usage: chat_integration.py PATH/TO/ChatExample
@@ -69,7 +70,7 @@ def check(name, body):
 
 
 def start_server(binary, *flags):
-    server = LineProcess([binary, "--host", "127.0.0.1", "--port", "0", *flags], stdin=subprocess.DEVNULL)
+    server = LineProcess([binary, "--plain", "--host", "127.0.0.1", "--port", "0", *flags], stdin=subprocess.DEVNULL)
     first = server.read_line().decode()
     assert first.startswith("ChatServer starting up on port "), first
     return server, int(first.rsplit(" ", 1)[1])

@@ -1,4 +1,6 @@
 import ArgumentParser
+import ChatCore
+import Logging
 import UVLoop
 
 /// `swift run ChatExample`: the eventlet chat server, on UVLoop.
@@ -7,7 +9,12 @@ struct ChatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ChatExample",
         abstract: "A line-based chat server: every line a participant sends goes to every other participant.",
-        discussion: "Chat with it using `nc 127.0.0.1 3000`. SIGINT or SIGTERM stops it cleanly."
+        discussion: """
+            Chat with it using `nc 127.0.0.1 3000`. Participants start as guest-N; /help lists the \
+            commands (/nick NAME, /who, /me ACTION, /help, /quit). SIGINT or SIGTERM stops it \
+            gracefully: it stops accepting, tells everyone, flushes for at most --shutdown-timeout \
+            seconds, closes and exits 0. Logs go to standard error.
+            """
     )
 
     @Option(help: "The address to listen on (IPv4 or IPv6).")
@@ -16,14 +23,104 @@ struct ChatCommand: ParsableCommand {
     @Option(help: "The TCP port to listen on (0 picks a free one).")
     var port = 3000
 
-    @Flag(help: "The seed's protocol: relay lines verbatim, no names or commands.")
+    @Flag(
+        help: """
+            The seed's protocol: relay lines byte for byte, no welcome, names, commands, sanitising \
+            or flood limit. The line cap, outbound bound, participant cap and graceful shutdown still apply.
+            """)
     var plain = false
 
-    @Flag(help: "Print every chat line to the console.")
+    @Flag(help: "With --plain, print every chat line to the console as 'Chat: ...'.")
     var verbose = false
 
-    func run() throws {
-        let server = PlainChatServer(host: host, port: port, verbose: verbose)
-        try Loop.run { loop in try await server.run(on: loop) }
+    @Option(
+        name: .customLong("log-level"),
+        help: "Log level: trace, debug, info, notice, warning, error or critical. (default: info; warning with --plain)")
+    var logLevel: LogLevel?
+
+    @Option(
+        help: ArgumentHelp(
+            "The longest line accepted, in bytes; a longer one is refused and dropped. (default: 4096; 65536 with --plain)",
+            valueName: "bytes"))
+    var maxLineLength: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "The most bytes queued for one participant beyond the socket buffer; one who stops reading is disconnected once over it.",
+            valueName: "bytes"))
+    var maxQueuedBytes = ChatConfiguration.defaultMaxQueuedBytes
+
+    @Option(
+        help: ArgumentHelp(
+            "Flood limit: lines a second each participant may send on average; excess lines are dropped. 0 turns it off; no limit with --plain.",
+            valueName: "lines"))
+    var floodRate = ChatConfiguration.defaultFloodRate
+
+    @Option(help: ArgumentHelp("Flood limit: lines a participant may send at once.", valueName: "lines"))
+    var floodBurst = ChatConfiguration.defaultFloodBurst
+
+    @Option(
+        help: ArgumentHelp(
+            "Disconnect a participant who sends no line for this many seconds. (default: off)", valueName: "seconds"))
+    var idleTimeout: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            "The most participants at once; one more is told the room is full and closed. (default: what the open-file limit allows, less \(ChatConfiguration.reservedFileDescriptors))",
+            valueName: "n"))
+    var maxParticipants: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "At shutdown, how long to wait for queued lines to be written before closing; a second signal cuts it short.",
+            valueName: "seconds"))
+    var shutdownTimeout = 3.0
+
+    func validate() throws {
+        if let maxLineLength, maxLineLength < 1 { throw ValidationError("--max-line-length must be at least 1") }
+        if maxQueuedBytes < (maxLineLength ?? 0) + 1 {
+            throw ValidationError("--max-queued-bytes must be larger than --max-line-length")
+        }
+        if floodRate < 0 || !floodRate.isFinite { throw ValidationError("--flood-rate must be 0 or more") }
+        if floodBurst < 1 { throw ValidationError("--flood-burst must be at least 1") }
+        if let idleTimeout, idleTimeout <= 0 || !idleTimeout.isFinite { throw ValidationError("--idle-timeout must be positive") }
+        if let maxParticipants, maxParticipants < 1 { throw ValidationError("--max-participants must be at least 1") }
+        if shutdownTimeout < 0 || !shutdownTimeout.isFinite { throw ValidationError("--shutdown-timeout must be 0 or more") }
     }
+
+    func run() throws {
+        var configuration = ChatConfiguration.plain(plain)
+        configuration.host = host
+        configuration.port = port
+        configuration.isVerbose = verbose
+        if let maxLineLength { configuration.maxLineLength = maxLineLength }
+        configuration.maxQueuedBytes = maxQueuedBytes
+        if !plain { configuration.floodRate = floodRate > 0 ? floodRate : nil }
+        configuration.floodBurst = floodBurst
+        configuration.idleTimeout = idleTimeout.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }
+        configuration.maxParticipants = maxParticipants
+        configuration.shutdownTimeout = .milliseconds(Int64((shutdownTimeout * 1000).rounded()))
+
+        let level = (logLevel ?? (plain ? .warning : .info)).level
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var log = Logger(label: "ChatExample")
+        log.logLevel = level
+        let settings = configuration
+        let logger = log
+        try Loop.run { loop in
+            let server = try ChatServer(configuration: settings, log: logger, on: loop)
+            await server.run()
+        }
+    }
+}
+
+/// The values of `--log-level`.
+enum LogLevel: String, CaseIterable, ExpressibleByArgument {
+    case trace, debug, info, notice, warning, error, critical
+
+    var level: Logger.Level { Logger.Level(rawValue: rawValue)! }
 }

@@ -1,0 +1,66 @@
+/// The settings of a chat server, with the defaults `ChatExample --help` documents.
+///
+/// The defaults depend on the mode: ``plain(_:)`` keeps the seed's protocol, with a line cap
+/// large enough for benchmarks.
+public struct ChatConfiguration: Sendable {
+    /// The address to listen on.
+    public var host = "0.0.0.0"
+    /// The TCP port (0 picks a free one).
+    public var port = 3000
+    /// The seed's protocol: lines relayed byte for byte; no welcome, names, commands or flood limit.
+    public var isPlain = false
+    /// In plain mode, print every chat line to the console as `Chat: ...`.
+    public var isVerbose = false
+    /// The longest line accepted, in bytes without its terminator; longer lines are refused.
+    public var maxLineLength = ChatConfiguration.defaultMaxLineLength
+    /// The most bytes one participant's outbound queue may hold beyond the kernel's socket
+    /// buffer; a participant over it is not reading and is disconnected.
+    public var maxQueuedBytes = ChatConfiguration.defaultMaxQueuedBytes
+    /// Lines a second a participant may send on average; `nil` turns the flood limit off.
+    /// Plain mode has none.
+    public var floodRate: Double? = ChatConfiguration.defaultFloodRate
+    /// Lines a participant may send at once before the flood limit applies.
+    public var floodBurst = ChatConfiguration.defaultFloodBurst
+    /// A participant who sends no line for this long is disconnected; `nil` (the default) never.
+    public var idleTimeout: Duration?
+    /// The most participants at once; `nil` means what the open-file limit allows.
+    public var maxParticipants: Int?
+    /// How long shutdown waits for queued lines to be written before closing.
+    public var shutdownTimeout = Duration.seconds(3)
+    /// How long a departing participant's last line (a goodbye, an idle notice) gets to be written.
+    public var farewellTimeout = Duration.seconds(2)
+
+    /// The line cap in chat mode: 4 KiB.
+    public static let defaultMaxLineLength = 4096
+    /// The line cap in plain mode: 64 KiB, the seed's, so benchmarks are unaffected.
+    public static let plainMaxLineLength = 64 * 1024
+    /// The outbound queue bound: 1 MiB (16 of the longest plain lines, 256 of the longest chat lines).
+    public static let defaultMaxQueuedBytes = 1024 * 1024
+    /// The flood limit's rate: 5 lines a second.
+    public static let defaultFloodRate = 5.0
+    /// The flood limit's burst: 10 lines.
+    public static let defaultFloodBurst = 10
+    /// File descriptors kept back from the participant cap for the server's own use (standard
+    /// streams, the listener, libuv's internal handles, connections being refused or closed).
+    public static let reservedFileDescriptors = 32
+
+    /// The chat-mode defaults.
+    public init() {}
+
+    /// The defaults of plain mode (`plain` true) or chat mode.
+    public static func plain(_ plain: Bool) -> ChatConfiguration {
+        var configuration = ChatConfiguration()
+        if plain {
+            configuration.isPlain = true
+            configuration.maxLineLength = plainMaxLineLength
+            configuration.floodRate = nil
+        }
+        return configuration
+    }
+
+    /// The participant cap in force: ``maxParticipants``, or the open-file limit less
+    /// ``reservedFileDescriptors`` (at least 1).
+    public func participantLimit(openFileLimit: Int) -> Int {
+        maxParticipants ?? max(1, openFileLimit - Self.reservedFileDescriptors)
+    }
+}

@@ -1,0 +1,138 @@
+import Logging
+import UVLoop
+
+/// The chat server: listens, admits participants up to the cap, runs a session for each, and
+/// shuts down gracefully on SIGINT or SIGTERM.
+///
+/// ```swift
+/// try Loop.run { loop in
+///     let server = try ChatServer(configuration: ChatConfiguration(), log: Logger(label: "chat"), on: loop)
+///     await server.run()          // prints "ChatServer starting up on port N"; returns after a signal
+/// }
+/// ```
+public final class ChatServer {
+    /// The settings it runs with.
+    public let configuration: ChatConfiguration
+    /// The room everyone joins.
+    public let room: Room
+    /// The port it listens on (useful with port 0).
+    public let port: Int
+    /// The most participants at once; one more is told the room is full and closed.
+    public let participantLimit: Int
+    private let loop: Loop
+    private let listener: TCPListener
+    private let shutdown: GracefulShutdown
+    private let log: Logger
+    private let console: Console
+    /// Connections being told the room is full; past ``maxRefusals`` they are closed at once.
+    private var refusals = 0
+    private let maxRefusals = ChatConfiguration.reservedFileDescriptors / 2
+
+    /// Binds the listener and starts catching SIGINT and SIGTERM, both before ``run()``
+    /// announces the port, so no client or signal can come too early.
+    ///
+    /// Throws `UVError` if it cannot listen (`EADDRINUSE`) or watch the signals.
+    public init(configuration: ChatConfiguration, log: Logger, console: Console = .standardOutput, on loop: Loop) throws {
+        self.configuration = configuration
+        self.log = log
+        self.console = console
+        self.loop = loop
+        listener = try TCPListener(host: configuration.host, port: configuration.port, on: loop)
+        listener.maxLineLength = configuration.maxLineLength
+        do {
+            shutdown = try GracefulShutdown(on: loop)
+        } catch {
+            listener.close()
+            throw error
+        }
+        port = listener.port
+        participantLimit = configuration.participantLimit(openFileLimit: Loop.openFileLimit)
+        room = Room(
+            isPlain: configuration.isPlain, maxQueuedBytes: configuration.maxQueuedBytes,
+            floodLimit: configuration.floodRate.map { ($0, configuration.floodBurst) }, log: log, console: console)
+    }
+
+    /// Prints `ChatServer starting up on port N`, serves until a shutdown signal (or ``stop()``),
+    /// then stops accepting, tells everyone, flushes for at most the shutdown timeout, closes
+    /// every connection and prints `ChatServer exiting.`.
+    public func run() async {
+        console.say("ChatServer starting up on port \(port)")
+        log.info(
+            "listening on \(listener.boundAddress ?? listener.localAddress); at most \(participantLimit) participants, lines of \(configuration.maxLineLength) bytes"
+        )
+        let watcher = loop.spawn {
+            guard let signal = try? await self.shutdown.wait() else { return }
+            self.log.notice("\(signal) received: shutting down")
+            self.listener.close()
+        }
+        await acceptConnections()
+        watcher.cancel()
+        await shutDown()
+        console.say("ChatServer exiting.")
+    }
+
+    /// Asks the server to shut down gracefully, as SIGTERM does.
+    public func stop() { shutdown.trigger(.terminate) }
+
+    private func acceptConnections() async {
+        var isFailing = false
+        while true {
+            let stream: TCPStream
+            do {
+                stream = try await listener.accept()
+                isFailing = false
+            } catch {
+                if listener.isClosed || error is CancellationError { return }
+                // Out of file descriptors, for example: back off, then accept again.
+                if !isFailing { log.error("accepting failed: \(error); retrying every 100 ms") }
+                isFailing = true
+                do { try await loop.sleep(for: .milliseconds(100)) } catch { return }
+                continue
+            }
+            if room.count >= participantLimit {
+                refuse(stream)
+                continue
+            }
+            let participant = room.admit(stream)
+            if configuration.isPlain {
+                let session = PlainSession(
+                    participant: participant, room: room, configuration: configuration, loop: loop, log: log, console: console)
+                loop.spawn { await session.run() }
+            } else {
+                let session = ChatSession(participant: participant, room: room, configuration: configuration, loop: loop, log: log)
+                loop.spawn { await session.run() }
+            }
+        }
+    }
+
+    /// Tells a connection over the cap that the room is full, then closes it.
+    private func refuse(_ stream: TCPStream) {
+        log.notice(
+            "refused a connection from \(stream.peerAddress?.description ?? "unknown address"): the room is full (\(participantLimit))")
+        guard refusals < maxRefusals else {
+            stream.close()
+            return
+        }
+        refusals += 1
+        loop.spawn {
+            defer {
+                stream.close()
+                self.refusals -= 1
+            }
+            try? stream.write(ChatText.roomFull(limit: self.participantLimit))
+            _ = try? await self.loop.withTimeout(.seconds(1)) { try await stream.flush() }
+        }
+    }
+
+    private func shutDown() async {
+        listener.close()
+        let streams = room.participants.map(\.stream)
+        room.close(farewell: configuration.isPlain ? nil : ChatText.shuttingDown)
+        let unwritten = await shutdown.flush(streams, within: configuration.shutdownTimeout)
+        if !unwritten.isEmpty {
+            log.warning("\(unwritten.count) connection(s) still had lines unwritten when the shutdown timeout passed")
+        }
+        room.disconnectAll(.shutdown)
+        shutdown.close()
+    }
+}

@@ -1,0 +1,126 @@
+import Logging
+import UVLoop
+
+/// One participant's connection in chat mode: reads lines, applies the defences (line cap,
+/// control characters and invalid UTF-8, flood limit, idle timeout) and runs the commands.
+///
+/// ```swift
+/// let participant = room.admit(stream)              // welcomed, announced
+/// loop.spawn { await ChatSession(participant: participant, room: room, configuration: configuration, loop: loop, log: log).run() }
+/// ```
+public struct ChatSession {
+    let participant: Participant
+    let room: Room
+    let configuration: ChatConfiguration
+    let loop: Loop
+    let log: Logger
+
+    /// Creates the session of a participant admitted to `room`.
+    public init(participant: Participant, room: Room, configuration: ChatConfiguration, loop: Loop, log: Logger) {
+        self.participant = participant
+        self.room = room
+        self.configuration = configuration
+        self.loop = loop
+        self.log = log
+    }
+
+    /// Serves the participant until it leaves; then says goodbye where there is one to say,
+    /// closes the connection and tells the room.
+    public func run() async {
+        let departure = await serve()
+        // While closing, the room flushes and closes everyone itself; and it may have
+        // disconnected this participant already (not reading).
+        guard !room.isClosing, room.dismiss(participant) else { return }
+        let farewell: Bytes? =
+            switch departure {
+            case .quit: ChatText.goodbye(participant.name)
+            case .idle: configuration.idleTimeout.map(ChatText.idle)
+            default: nil
+            }
+        await participant.close(after: farewell, within: configuration.farewellTimeout, on: loop)
+        room.announceDeparture(of: participant, departure)
+    }
+
+    private func serve() async -> Departure {
+        while true {
+            switch await participant.readLine(idleTimeout: configuration.idleTimeout, on: loop) {
+            case .line(let line):
+                if let departure = handle(line) { return departure }
+            case .tooLong:
+                refuse("a line longer than \(configuration.maxLineLength) bytes")
+                reply(ChatText.lineTooLong(limit: configuration.maxLineLength))
+            case .end(let departure):
+                return departure
+            }
+            // Disconnected by the room meanwhile (a reply took its queue over the bound).
+            if !participant.isPresent { return .tooSlow }
+        }
+    }
+
+    /// Handles one line; returns a departure when the participant asked to leave.
+    private func handle(_ line: Bytes) -> Departure? {
+        guard !room.isClosing else { return nil }
+        let text = TextSanitizer.clean(LineReader.trimmingTerminator(line))
+        let input = ChatInput(parsing: text)
+        if input == .command(.quit) { return .quit }
+        guard isWithinFloodLimit() else { return nil }
+        switch input {
+        case .nothing:
+            break
+        case .message(let text):
+            log.debug("\(participant.name): \(text)")
+            room.broadcast(ChatText.chat(participant.name, text), from: participant)
+        case .command(let command):
+            perform(command)
+        }
+        return nil
+    }
+
+    private func perform(_ command: ChatInput.Command) {
+        switch command {
+        case .nick(let name):
+            let current = participant.name
+            do {
+                try room.rename(participant, to: name)
+            } catch {
+                refuse("/nick \(name): \(error)")
+                reply(ChatText.nickRefused(error, asked: name, current: current))
+            }
+        case .who:
+            reply(ChatText.who(room.participants.map(\.name)))
+        case .me(let action):
+            if action.isEmpty {
+                reply(ChatText.meUsage)
+            } else {
+                log.debug("* \(participant.name) \(action)")
+                room.broadcast(ChatText.action(participant.name, action), from: participant)
+            }
+        case .help:
+            reply(ChatText.help)
+        case .unknown(let word):
+            refuse("unknown command \(word)")
+            reply(ChatText.unknownCommand(word))
+        case .quit:
+            break  // handled before the flood limit, so a flooder can always leave
+        }
+    }
+
+    /// Takes a token from the participant's flood limiter; tells it once per burst when it has none.
+    private func isWithinFloodLimit() -> Bool {
+        guard let decision = participant.limiter?.admit() else { return true }
+        switch decision {
+        case .admitted:
+            return true
+        case .refused(let isFirstOfRun):
+            if isFirstOfRun, let limit = room.floodLimit {
+                refuse("lines over the flood limit; dropping them until it slows down")
+                reply(ChatText.flooding(rate: limit.rate, burst: limit.burst))
+            }
+            return false
+        }
+    }
+
+    private func reply(_ line: Bytes) { room.send(line, to: participant) }
+
+    private func refuse(_ what: String) { log.info("\(participant.logDescription): refused \(what)") }
+}

@@ -1,0 +1,64 @@
+import UVLoop
+
+/// One connection in the room: its stream, its name, and its flood limiter.
+///
+/// Created by ``Room/admit(_:)``; used on the room's loop only.
+public final class Participant {
+    /// The connection.
+    public let stream: TCPStream
+    /// The current name, unique in the room (`guest-N` until `/nick`).
+    public internal(set) var name: String
+    /// The peer's address when it joined, for the log.
+    public let peer: SocketAddress?
+    /// True from admission until the participant is dismissed from the room.
+    public internal(set) var isPresent = true
+    /// The participant's flood limiter, if the room has a flood limit.
+    var limiter: RateLimiter?
+
+    init(stream: TCPStream, name: String, limiter: RateLimiter?) {
+        self.stream = stream
+        self.name = name
+        self.peer = stream.peerAddress
+        self.limiter = limiter
+    }
+
+    /// The name and address, for log lines.
+    var logDescription: String { "\(name) (\(peer?.description ?? "unknown address"))" }
+}
+
+/// Why a participant left.
+public enum Departure: Sendable, Equatable {
+    /// `/quit`.
+    case quit
+    /// The peer closed the connection.
+    case closed
+    /// No line within the idle timeout.
+    case idle
+    /// The outbound queue went over its bound: the peer is not reading.
+    case tooSlow
+    /// The server is shutting down.
+    case shutdown
+    /// The connection failed (a reset, for example); the error's description.
+    case failed(String)
+
+    /// The departure an error from reading the connection means.
+    init(readError error: any Error) {
+        switch error {
+        case is TimeoutError: self = .idle
+        case is CancellationError: self = .shutdown
+        default: self = .failed(String(describing: error))
+        }
+    }
+
+    /// The reason in a log line.
+    var logDescription: String {
+        switch self {
+        case .quit: "quit"
+        case .closed: "connection closed"
+        case .idle: "idle timeout"
+        case .tooSlow: "not reading (outbound queue over its bound)"
+        case .shutdown: "server shutting down"
+        case .failed(let error): error
+        }
+    }
+}

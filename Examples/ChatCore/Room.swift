@@ -1,0 +1,216 @@
+import Logging
+import UVLoop
+
+/// Why ``Room/rename(_:to:)`` refused a name; nothing changed.
+public enum RenameRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The name breaks the rules of ``Nickname``.
+    case invalid(Nickname.Problem)
+    /// Someone else has it (names are compared ignoring case).
+    case taken
+    /// It is already the participant's name.
+    case unchanged
+
+    public var description: String {
+        switch self {
+        case .invalid(.empty): "no name given"
+        case .invalid(.tooLong): "name longer than \(Nickname.maxLength) characters"
+        case .invalid(.containsSpace): "name contains white space"
+        case .invalid(.unprintable): "name contains unprintable characters"
+        case .taken: "name taken"
+        case .unchanged: "already their name"
+        }
+    }
+}
+
+/// The participants of one chat room: who is in it, their names, and broadcasting to them.
+///
+/// Every write goes through a bounded outbound queue (``maxQueuedBytes``): a participant who
+/// stops reading is disconnected as soon as a line would take its queue over the bound, so it
+/// never holds memory without limit nor slows anyone else. In chat mode the room welcomes
+/// newcomers and announces joins, renames and departures; in plain mode it prints the seed's
+/// console lines instead. Used on its loop only.
+///
+/// ```swift
+/// let room = Room(isPlain: false, maxQueuedBytes: 1 << 20, floodLimit: (5, 10), log: log, console: .standardOutput)
+/// let alice = room.admit(stream)                    // welcomed as guest-1; the others are told
+/// room.broadcast(ChatText.chat(alice.name, "hi"), from: alice)
+/// ```
+public final class Room {
+    /// True for the seed's protocol: no welcome, names or notices on the wire.
+    public let isPlain: Bool
+    /// The bound of each participant's outbound queue, in bytes.
+    public let maxQueuedBytes: Int
+    /// The flood limit given to each newcomer, if any.
+    public let floodLimit: (rate: Double, burst: Int)?
+    let log: Logger
+    let console: Console
+    /// Everyone present, in order of arrival.
+    public private(set) var participants: [Participant] = []
+    private var byName: [String: Participant] = [:]
+    private var nextGuestNumber = 1
+    /// True once ``close(farewell:)`` was called: nothing more is relayed.
+    public private(set) var isClosing = false
+    /// Participants found over their queue bound, disconnected once the current broadcast ends.
+    private var overBound: [Participant] = []
+    private var isDisconnectingSlow = false
+
+    /// Creates an empty room.
+    public init(isPlain: Bool, maxQueuedBytes: Int, floodLimit: (rate: Double, burst: Int)?, log: Logger, console: Console) {
+        self.isPlain = isPlain
+        self.maxQueuedBytes = maxQueuedBytes
+        self.floodLimit = floodLimit
+        self.log = log
+        self.console = console
+    }
+
+    /// The number of participants present.
+    public var count: Int { participants.count }
+
+    /// The participant called `name` (ignoring case), if present.
+    public func participant(named name: String) -> Participant? { byName[Nickname.key(name)] }
+
+    // MARK: Arrivals and departures
+
+    /// Adds the connection as a participant named `guest-N`: in chat mode welcomes it and tells
+    /// the others; in plain mode prints `Participant joined chat.`.
+    @discardableResult
+    public func admit(_ stream: TCPStream) -> Participant {
+        var name = "guest-\(nextGuestNumber)"
+        nextGuestNumber += 1
+        while byName[Nickname.key(name)] != nil {
+            name = "guest-\(nextGuestNumber)"
+            nextGuestNumber += 1
+        }
+        let limiter = floodLimit.map { RateLimiter(rate: $0.rate, burst: $0.burst) }
+        let participant = Participant(stream: stream, name: name, limiter: limiter)
+        participants.append(participant)
+        byName[Nickname.key(name)] = participant
+        if isPlain {
+            console.say("Participant joined chat.")
+        } else {
+            send(ChatText.welcome(name), to: participant)
+            broadcast(ChatText.joined(name), from: participant)
+        }
+        log.info("\(participant.logDescription) joined")
+        return participant
+    }
+
+    /// Takes `participant` out of the room: no more lines reach it and its name is free.
+    /// Returns false if it was already out. Does not close it or tell anyone; see
+    /// ``announceDeparture(of:_:)``.
+    @discardableResult
+    public func dismiss(_ participant: Participant) -> Bool {
+        guard participant.isPresent else { return false }
+        participant.isPresent = false
+        if let index = participants.firstIndex(where: { $0 === participant }) { participants.remove(at: index) }
+        if byName[Nickname.key(participant.name)] === participant { byName[Nickname.key(participant.name)] = nil }
+        return true
+    }
+
+    /// Says that `participant` left: to the others in chat mode (not while closing), as
+    /// `Participant left chat.` in plain mode, and in the log.
+    public func announceDeparture(of participant: Participant, _ departure: Departure) {
+        if isPlain {
+            console.say("Participant left chat.")
+        } else if !isClosing {
+            broadcast(ChatText.left(participant.name, departure), from: participant)
+        }
+        switch departure {
+        case .tooSlow:
+            log.warning("\(participant.logDescription) disconnected: \(departure.logDescription), \(maxQueuedBytes) bytes")
+        case .failed:
+            log.info("\(participant.logDescription) left: connection failed: \(departure.logDescription)")
+        default:
+            log.info("\(participant.logDescription) left: \(departure.logDescription)")
+        }
+    }
+
+    /// Dismisses `participant`, closes its connection at once and announces why.
+    public func disconnect(_ participant: Participant, _ departure: Departure) {
+        guard dismiss(participant) else { return }
+        participant.stream.close()
+        announceDeparture(of: participant, departure)
+    }
+
+    // MARK: Names
+
+    /// Renames `participant` and tells everyone; throws ``RenameRefusal`` (and changes nothing)
+    /// if the name is invalid, taken, or already theirs.
+    public func rename(_ participant: Participant, to name: String) throws(RenameRefusal) {
+        if let problem = Nickname.problem(with: name) { throw .invalid(problem) }
+        if name == participant.name { throw .unchanged }
+        if let holder = byName[Nickname.key(name)], holder !== participant { throw .taken }
+        let old = participant.name
+        byName[Nickname.key(old)] = nil
+        byName[Nickname.key(name)] = participant
+        participant.name = name
+        log.info("\(old) (\(participant.peer?.description ?? "unknown address")) is now \(name)")
+        send(ChatText.youAreNow(name), to: participant)
+        broadcast(ChatText.renamed(from: old, to: name), from: participant)
+    }
+
+    // MARK: Writing
+
+    /// Writes `line` to every participant but `sender`, unless the room is closing. One whose
+    /// queue it would take over the bound is disconnected; one already gone is skipped.
+    public func broadcast(_ line: Bytes, from sender: Participant?) {
+        guard !isClosing else { return }
+        for participant in participants where participant !== sender {
+            do {
+                try participant.stream.write(line, queueLimit: maxQueuedBytes)
+            } catch is WriteQueueFullError {
+                overBound.append(participant)
+            } catch {
+                // Closed or failed: its own task sees that when it next reads, and leaves.
+            }
+        }
+        if !overBound.isEmpty { disconnectSlowReaders() }
+    }
+
+    /// Writes `line` to one participant, disconnecting it if that would take its queue over the bound.
+    public func send(_ line: Bytes, to participant: Participant) {
+        do {
+            try participant.stream.write(line, queueLimit: maxQueuedBytes)
+        } catch is WriteQueueFullError {
+            overBound.append(participant)
+            disconnectSlowReaders()
+        } catch {
+            // As in `broadcast`.
+        }
+    }
+
+    /// Disconnects the participants found over their bound. Announcing one departure may find
+    /// more; the outermost call handles them all, so this never recurses.
+    private func disconnectSlowReaders() {
+        guard !isDisconnectingSlow else { return }
+        isDisconnectingSlow = true
+        defer { isDisconnectingSlow = false }
+        while let participant = overBound.popLast() {
+            disconnect(participant, .tooSlow)
+        }
+    }
+
+    // MARK: Closing
+
+    /// Starts shutting the room down: nothing more is relayed, and `farewell` (if any) is
+    /// queued to everyone present.
+    public func close(farewell: Bytes?) {
+        guard !isClosing else { return }
+        if let farewell {
+            for participant in participants { try? participant.stream.write(farewell) }
+        }
+        isClosing = true
+    }
+
+    /// Disconnects everyone present (at shutdown).
+    public func disconnectAll(_ departure: Departure) {
+        let everyone = participants
+        participants = []
+        byName = [:]
+        for participant in everyone {
+            participant.isPresent = false
+            participant.stream.close()
+            announceDeparture(of: participant, departure)
+        }
+    }
+}
