@@ -46,6 +46,8 @@ public final class Room {
     let console: Console
     /// Everyone present, in order of arrival.
     public private(set) var participants: [Participant] = []
+    /// Their streams, in the same order: the broadcast loop touches only these.
+    private var streams: [TCPStream] = []
     private var byName: [String: Participant] = [:]
     private var nextGuestNumber = 1
     /// True once ``close(farewell:)`` was called: nothing more is relayed.
@@ -84,6 +86,7 @@ public final class Room {
         let limiter = floodLimit.map { RateLimiter(rate: $0.rate, burst: $0.burst) }
         let participant = Participant(stream: stream, name: name, limiter: limiter)
         participants.append(participant)
+        streams.append(stream)
         byName[Nickname.key(name)] = participant
         if isPlain {
             console.say("Participant joined chat.")
@@ -102,7 +105,10 @@ public final class Room {
     public func dismiss(_ participant: Participant) -> Bool {
         guard participant.isPresent else { return false }
         participant.isPresent = false
-        if let index = participants.firstIndex(where: { $0 === participant }) { participants.remove(at: index) }
+        if let index = participants.firstIndex(where: { $0 === participant }) {
+            participants.remove(at: index)
+            streams.remove(at: index)
+        }
         if byName[Nickname.key(participant.name)] === participant { byName[Nickname.key(participant.name)] = nil }
         return true
     }
@@ -155,11 +161,12 @@ public final class Room {
     /// queue it would take over the bound is disconnected; one already gone is skipped.
     public func broadcast(_ line: Bytes, from sender: Participant?) {
         guard !isClosing else { return }
-        for participant in participants where participant !== sender {
+        let skipped = sender?.stream
+        for (index, stream) in streams.enumerated() where stream !== skipped {
             do {
-                try participant.stream.write(line, queueLimit: maxQueuedBytes)
+                try stream.write(line, queueLimit: maxQueuedBytes)
             } catch is WriteQueueFullError {
-                overBound.append(participant)
+                overBound.append(participants[index])
             } catch {
                 // Closed or failed: its own task sees that when it next reads, and leaves.
             }
@@ -206,6 +213,7 @@ public final class Room {
     public func disconnectAll(_ departure: Departure) {
         let everyone = participants
         participants = []
+        streams = []
         byName = [:]
         for participant in everyone {
             participant.isPresent = false
