@@ -86,7 +86,9 @@ public enum ChatText {
 
     /// Sent before closing an idle connection.
     public static func idle(_ timeout: Duration) -> Bytes {
-        line("You sent nothing for \(timeout.components.seconds) seconds, so you were disconnected.")
+        let (whole, fraction) = timeout.components
+        let seconds = fraction == 0 ? "\(whole)" : "\(Double(whole) + Double(fraction) / 1e18)"
+        return line("You sent nothing for \(seconds) seconds, so you were disconnected.")
     }
 
     /// Sent to a connection over the participant cap before closing it.
