@@ -1,7 +1,8 @@
 /// What a line typed by a participant asks for: a message to relay, a command, or nothing.
 ///
 /// Parsing is pure: `ChatInput(parsing: "/nick alice")` is `.command(.nick("alice"))`. The text
-/// given is already sanitised and has no line terminator.
+/// given has no line terminator; messages and actions come back as typed, to be sanitised
+/// before they are relayed, and names to be checked by ``Nickname``.
 public enum ChatInput: Sendable, Equatable {
     /// Text to relay to everyone else. A line starting with `//` is a message starting with `/`.
     case message(String)

@@ -58,16 +58,20 @@ public struct ChatSession {
     }
 
     /// Handles one line; returns a departure when the participant asked to leave.
+    ///
+    /// The line is parsed before it is sanitised, so a name with a control character in it is
+    /// refused rather than quietly changed; what is relayed is always sanitised.
     private func handle(_ line: Bytes) -> Departure? {
         guard !room.isClosing else { return nil }
-        let text = TextSanitizer.clean(LineReader.trimmingTerminator(line))
-        let input = ChatInput(parsing: text)
+        let input = ChatInput(parsing: LineReader.trimmingTerminator(line).string)
         if input == .command(.quit) { return .quit }
         guard isWithinFloodLimit() else { return nil }
         switch input {
         case .nothing:
             break
         case .message(let text):
+            let text = TextSanitizer.clean(text)
+            guard !text.allSatisfy(\.isWhitespace) else { break }
             log.debug("\(participant.name): \(text)")
             room.broadcast(ChatText.chat(participant.name, text), from: participant)
         case .command(let command):
@@ -89,7 +93,8 @@ public struct ChatSession {
         case .who:
             reply(ChatText.who(room.participants.map(\.name)))
         case .me(let action):
-            if action.isEmpty {
+            let action = TextSanitizer.clean(action)
+            if action.allSatisfy(\.isWhitespace) {
                 reply(ChatText.meUsage)
             } else {
                 log.debug("* \(participant.name) \(action)")
