@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: build with warnings as errors, the format lint, the unit tests, and the
-# integration tests that drive the release ChatExample with real nc clients.
+# integration tests that drive the release ChatExample with real nc and socket clients.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -18,5 +18,6 @@ swift test --skip-build
 echo "== integration tests (release build, real nc clients)"
 swift build -c release -Xswiftc -warnings-as-errors
 python3 scripts/chat_integration.py .build/release/ChatExample
+python3 scripts/chat_features_test.py .build/release/ChatExample
 
 echo "== all tests passed in $(($(date +%s) - started)) s"
