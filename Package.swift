@@ -21,7 +21,10 @@ let package = Package(
         ),
         .target(
             name: "UVLoop",
-            dependencies: ["CLibUV"]
+            dependencies: ["CLibUV"],
+            // Stream registers read-wait cancellation handlers with the runtime directly (see
+            // `addCancellationHandler` in Stream.swift); this lets it declare those entry points.
+            swiftSettings: [.enableExperimentalFeature("AllowRuntimeSymbolDeclarations")]
         ),
         .target(
             name: "ChatCore",

@@ -26,8 +26,8 @@ public final class Loop: @unchecked Sendable {
 
     let uv: UnsafeMutablePointer<uv_loop_t>
     let executor: LoopExecutor
-    private var tasks: [Int: Task<Void, Never>] = [:]
-    private var nextTaskID = 0
+    /// The spawned tasks still running, in no particular order (each knows its index).
+    private var spawned: [SpawnedWork] = []
     private var root: Task<Void, Never>?
     private var isStopping = false
     private var tasksEnded: UnsafeContinuation<Void, Never>?
@@ -114,17 +114,17 @@ public final class Loop: @unchecked Sendable {
     @discardableResult
     public func spawn(_ body: @escaping () async throws -> Void) -> Task<Void, Never> {
         assertOnLoop("spawn")
-        let id = nextTaskID
-        nextTaskID += 1
         // Safe: spawn runs on the loop thread (asserted) and the task runs only on the loop's
         // serial executor, so the captured state is never touched by two threads.
-        let work = SpawnedWork(body)
+        let work = SpawnedWork(body, loop: self, index: spawned.count)
+        // Kept minimal: this frame sits under every idle connection's task for its lifetime.
+        // It captures only `work`, which then serves as the closure's context (no allocation).
         let task = Task(executorPreference: executor) {
-            // Kept minimal: this frame sits under every idle connection's task for its lifetime.
-            do { try await work.body() } catch { self.spawnedTaskFailed(error) }
-            self.spawnedTaskEnded(id)
+            do { try await work.body() } catch { work.loop.spawnedTaskFailed(error) }
+            work.loop.spawnedTaskEnded(work)
         }
-        tasks[id] = task
+        work.task = task
+        spawned.append(work)
         if isStopping { task.cancel() }
         return task
     }
@@ -133,9 +133,15 @@ public final class Loop: @unchecked Sendable {
         if !(error is CancellationError) { onUncaughtError(error) }
     }
 
-    private func spawnedTaskEnded(_ id: Int) {
-        tasks[id] = nil
-        if tasks.isEmpty { tasksEnded.take()?.resume() }
+    private func spawnedTaskEnded(_ work: SpawnedWork) {
+        // Swap-remove: the last task takes the ended one's slot.
+        let last = spawned.removeLast()
+        if last !== work {
+            spawned[work.index] = last
+            last.index = work.index
+        }
+        work.task = nil
+        if spawned.isEmpty { tasksEnded.take()?.resume() }
     }
 
     /// Runs `body` on this loop from any thread, as a new task; returns at once.
@@ -186,7 +192,7 @@ public final class Loop: @unchecked Sendable {
 
     private func cancelSpawned() {
         isStopping = true
-        for task in tasks.values { task.cancel() }
+        for work in spawned { work.task?.cancel() }
     }
 
     /// Ends the spawned tasks once the root task is done, then stops `uv_run`.
@@ -195,7 +201,7 @@ public final class Loop: @unchecked Sendable {
         // Cancelled tasks end at their next wait; one that ignores cancellation is waited for
         // at most `shutdownGracePeriod`, then reported and abandoned.
         let deadline = ContinuousClock.now + shutdownGracePeriod
-        while !tasks.isEmpty && ContinuousClock.now < deadline {
+        while !spawned.isEmpty && ContinuousClock.now < deadline {
             await withUnsafeContinuation { continuation in
                 tasksEnded = continuation
                 // Re-check on a timer so a task that never ends cannot hold shutdown forever.
@@ -208,8 +214,8 @@ public final class Loop: @unchecked Sendable {
             pendingShutdownTimer?.close()
             pendingShutdownTimer = nil
         }
-        if !tasks.isEmpty {
-            printToStandardError("UVLoop: \(tasks.count) task(s) did not end within \(shutdownGracePeriod) of cancellation")
+        if !spawned.isEmpty {
+            printToStandardError("UVLoop: \(spawned.count) task(s) did not end within \(shutdownGracePeriod) of cancellation")
         }
         let leftovers = openHandleDescriptions()
         if !leftovers.isEmpty { onOpenHandlesAtShutdown(leftovers) }
@@ -273,11 +279,23 @@ public final class Loop: @unchecked Sendable {
     }
 }
 
-/// A spawned task's body, moved into the task; non-generic so calling it needs no thunk frame.
+/// A spawned task: its body, moved into the task (non-generic so calling it needs no thunk
+/// frame), and its place in the loop's list of running tasks. One allocation per task.
 final class SpawnedWork: @unchecked Sendable {
-    // @unchecked Sendable: created on the loop thread and called only by a task on its executor.
+    // @unchecked Sendable: created on the loop thread and used only there, by the loop and by
+    // the task, which runs on the loop's executor.
     let body: () async throws -> Void
-    init(_ body: @escaping () async throws -> Void) { self.body = body }
+    let loop: Loop
+    /// The task, until it ends (a reference cycle with the task's closure until then).
+    var task: Task<Void, Never>?
+    /// Its index in the loop's `spawned`.
+    var index: Int
+
+    init(_ body: @escaping () async throws -> Void, loop: Loop, index: Int) {
+        self.body = body
+        self.loop = loop
+        self.index = index
+    }
 }
 
 /// A value moved between closures that provably run on one thread; see each use for the proof.

@@ -9,7 +9,7 @@ import Synchronization
 /// callbacks), so every continuation resumed by a libuv callback runs in the same iteration, and
 /// the loop never blocks while a job is ready. A drain is bounded; if jobs remain, an idle handle
 /// keeps the next poll from blocking, so I/O is never starved by a task that keeps yielding.
-final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
+final class LoopExecutor: TaskExecutor, @unchecked Sendable {
     // @unchecked Sendable: `local`, the handles and `running` are touched only on the loop thread
     // (asserted by callers); `remote` is a Mutex; `thread` is written once before the loop runs.
 
@@ -100,19 +100,9 @@ final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
         }
     }
 
-    func asUnownedSerialExecutor() -> UnownedSerialExecutor {
-        UnownedSerialExecutor(ordinary: self)
-    }
-
     func asUnownedTaskExecutor() -> UnownedTaskExecutor {
         UnownedTaskExecutor(ordinary: self)
     }
-
-    func checkIsolated() {
-        precondition(isOnLoopThread, "UVLoop: expected to run on the loop's thread")
-    }
-
-    func isIsolatingCurrentContext() -> Bool? { isOnLoopThread }
 
     private func takeRemote() {
         let jobs = remote.withLock { queue in
@@ -130,7 +120,9 @@ final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
         draining = true
         var ran = 0
         while ran < budget, let job = local.pop() {
-            job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+            // Run as a task-executor job, not isolated to a serial executor: nonisolated async
+            // code then needs no executor switch (a switch would requeue the task on every call).
+            job.runSynchronously(on: asUnownedTaskExecutor())
             ran += 1
         }
         afterDrain()

@@ -15,28 +15,32 @@ public class Stream: HandleOwner {
     let loop: Loop
     let stream: UnsafeMutablePointer<uv_stream_t>
 
-    // Read side.
+    // Every open connection holds one of these, so the small fields come right after `reader`
+    // and fill the padding at its end (stored properties are laid out in declaration order).
     var reader: LineReader
-    private var readWaiter: UnsafeContinuation<Void, any Error>?
     private var isReading = false
     private var isAtEnd = false
+    private var isScheduled = false
     private var readFailure: Int32 = 0
+    private var writeFailure: Int32 = 0
+    /// True once ``close()`` was called.
+    public private(set) var isClosed = false
+    /// What `drainWaiter` waits for: an empty queue (`flush`), or ``lowWaterMark`` (`drain`).
+    private var drainsToEmpty = false
+
+    // Read side.
+    private var readWaiter: UnsafeContinuation<Void, any Error>?
 
     // Write side.
     /// Bytes written but not yet handed to libuv (flushed once per loop iteration).
     private var queued: [Bytes] = []
     private var queuedByteCount = 0
-    private var isScheduled = false
-    private var writeFailure: Int32 = 0
     private var drainWaiter: UnsafeContinuation<Void, any Error>?
-    private var drainTarget = 0
 
     /// Once this many bytes are queued, ``drain()`` waits (default 64 KiB).
     public var highWaterMark = 64 * 1024
     /// ``drain()`` resumes once the queue is down to this many bytes (default 16 KiB).
     public var lowWaterMark = 16 * 1024
-    /// True once ``close()`` was called.
-    public private(set) var isClosed = false
 
     init(loop: Loop, stream: UnsafeMutablePointer<uv_stream_t>, maxLineLength: Int) {
         self.loop = loop
@@ -107,18 +111,27 @@ public class Stream: HandleOwner {
     private func waitForInput() async throws {
         if readFailure != 0 || isClosed { throw readError() }
         try startReading()
+        // The handler is registered directly rather than through `withTaskCancellationHandler`,
+        // whose frame and operation closure would stay in every idle connection's task (they
+        // overflow its first task-allocator slab into a second, 1 KiB per connection).
         let this = UnsafeTransfer(self)
-        try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-                if Task.isCancelled {
-                    continuation.resume(throwing: CancellationError())
-                } else {
-                    readWaiter = continuation
-                }
-            }
-        } onCancel: {
+        let onCancel = CancellationHandler {
             // Safe: the stream is touched only after the hop to its loop's thread.
             this.value.loop.onLoopThread { this.value.readWaiter.take()?.resume(throwing: CancellationError()) }
+        }
+        // Runs the handler at once if the task is already cancelled; then the check below throws.
+        let record = addCancellationHandler(onCancel.run)
+        defer {
+            removeCancellationHandler(record)
+            // The record points at the closure's context without retaining it.
+            extendLifetime(onCancel)
+        }
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+            if Task.isCancelled {
+                continuation.resume(throwing: CancellationError())
+            } else {
+                readWaiter = continuation
+            }
         }
         if readFailure != 0 { throw readError() }
     }
@@ -235,7 +248,7 @@ public class Stream: HandleOwner {
             let error = UVError(
                 code: writeFailure != 0 ? writeFailure : UVError.Code.cancelled, operation: "write to", target: endpointDescription)
             drainWaiter.take()?.resume(throwing: error)
-        } else if bufferedWriteCount <= drainTarget {
+        } else if bufferedWriteCount <= (drainsToEmpty ? 0 : lowWaterMark) {
             drainWaiter.take()?.resume()
         }
     }
@@ -249,21 +262,21 @@ public class Stream: HandleOwner {
     /// ```
     public func drain() async throws {
         guard bufferedWriteCount > highWaterMark else { return }
-        try await waitForWrites(downTo: lowWaterMark, operation: "drain")
+        try await waitForWrites(toEmpty: false, operation: "drain")
     }
 
     /// Waits until every queued byte has been handed to the kernel.
     public func flush() async throws {
-        try await waitForWrites(downTo: 0, operation: "flush")
+        try await waitForWrites(toEmpty: true, operation: "flush")
     }
 
-    private func waitForWrites(downTo target: Int, operation: String) async throws {
+    private func waitForWrites(toEmpty: Bool, operation: String) async throws {
         loop.assertOnLoop(operation)
         if writeFailure != 0 { throw UVError(code: writeFailure, operation: "write to", target: endpointDescription) }
         if isClosed { throw UVError(code: UVError.Code.cancelled, operation: operation, target: "closed \(endpointDescription)") }
-        if bufferedWriteCount <= target { return }
+        if bufferedWriteCount <= (toEmpty ? 0 : lowWaterMark) { return }
         precondition(drainWaiter == nil, "only one task may wait in drain or flush at a time")
-        drainTarget = target
+        drainsToEmpty = toEmpty
         let this = UnsafeTransfer(self)
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
@@ -328,3 +341,21 @@ struct UnsafeTransfer<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }
+
+/// A cancellation handler, wrapped in a non-generic struct so that `extendLifetime` can keep
+/// it alive without first boxing the closure in a reabstraction thunk.
+struct CancellationHandler {
+    let run: @Sendable () -> Void
+    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+}
+
+/// The runtime's registration of a task cancellation handler, as `withTaskCancellationHandler`
+/// uses it: `handler` runs (on any thread) when the current task is cancelled, or at once if it
+/// already is. The returned record lives in the task's allocator until it is removed, and it
+/// refers to `handler`'s context without retaining it: keep `handler` alive until then.
+@_silgen_name("swift_task_addCancellationHandler")
+func addCancellationHandler(_ handler: @escaping @Sendable () -> Void) -> UnsafeRawPointer
+
+/// Removes a record made by ``addCancellationHandler(_:)``, on the task that made it.
+@_silgen_name("swift_task_removeCancellationHandler")
+func removeCancellationHandler(_ record: UnsafeRawPointer)

@@ -11,7 +11,11 @@ import CLibUV
 /// conn.close()
 /// ```
 public final class TCPStream: Stream {
-    let tcp: UnsafeMutablePointer<uv_tcp_t>
+    /// The handle, as libuv's TCP type (the same memory as `stream`; not stored, to keep every
+    /// connection's object small).
+    var tcp: UnsafeMutablePointer<uv_tcp_t> {
+        UnsafeMutableRawPointer(stream).assumingMemoryBound(to: uv_tcp_t.self)
+    }
 
     init(loop: Loop, maxLineLength: Int = 64 * 1024) throws(UVError) {
         loop.assertOnLoop("create a TCP stream")
@@ -21,7 +25,6 @@ public final class TCPStream: Stream {
             UnsafeMutableRawPointer(tcp).deallocate()
             throw UVError(code: status, operation: "create TCP socket")
         }
-        self.tcp = tcp
         super.init(loop: loop, stream: UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_stream_t.self), maxLineLength: maxLineLength)
     }
 

@@ -46,6 +46,32 @@ struct LoopTests {
         #expect(total == 55)
     }
 
+    @Test("spawned tasks that end in any order are all waited for; shutdown cancels the rest")
+    func spawnedTasksEndInAnyOrder() async throws {
+        let start = ContinuousClock.now
+        let ended = try await onLoop { loop in
+            final class Counter { var value = 0 }
+            let counter = Counter()
+            for i in 0..<200 {
+                loop.spawn {
+                    try await loop.sleep(for: .milliseconds((i * 7) % 13))
+                    counter.value += 1
+                }
+            }
+            try await loop.sleep(for: .milliseconds(50))
+            let (client, server) = try await connectedPair(on: loop)
+            for stream in [client, server] {
+                loop.spawn {
+                    defer { stream.close() }
+                    _ = try await stream.readLine()
+                }
+            }
+            return counter.value
+        }
+        #expect(ended == 200)
+        #expect(ContinuousClock.now - start < .seconds(1), "shutdown cancels the blocked readers at once")
+    }
+
     @Test("withSpawnGroup cancels the other tasks when one throws, and rethrows")
     func spawnGroupPropagatesErrors() async throws {
         struct Boom: Error {}

@@ -172,6 +172,36 @@ struct TCPTests {
         #expect(outcome == "cancelled")
     }
 
+    @Test("read() and a read in an already cancelled task throw CancellationError at once")
+    func cancelledRawRead() async throws {
+        let outcome = try await onLoop { loop -> [String] in
+            let (client, server) = try await connectedPair(on: loop)
+            defer {
+                client.close()
+                server.close()
+            }
+            var outcome: [String] = []
+            var cancelledAt = ContinuousClock.now
+            let reader = loop.spawn {
+                do { _ = try await server.read() } catch is CancellationError { outcome.append("cancelled") }
+                if ContinuousClock.now - cancelledAt < .milliseconds(100) { outcome.append("promptly") }
+            }
+            try await loop.sleep(for: .milliseconds(5))
+            cancelledAt = .now
+            loop.spawn { reader.cancel() }
+            await reader.value
+            let early = loop.spawn {
+                withUnsafeCurrentTask { $0?.cancel() }
+                do { _ = try await server.readLine() } catch is CancellationError { outcome.append("cancelled early") }
+            }
+            await early.value
+            try client.write("after\n")
+            outcome.append(try await server.readLine() ?? "<eof>")
+            return outcome
+        }
+        #expect(outcome == ["cancelled", "promptly", "cancelled early", "after"])
+    }
+
     @Test("withTimeout bounds a read that never gets data")
     func readTimeout() async throws {
         let timedOut = try await onLoop { loop -> Bool in
