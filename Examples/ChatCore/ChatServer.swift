@@ -24,6 +24,7 @@ public final class ChatServer {
     private let shutdown: GracefulShutdown
     private let log: Logger
     private let console: Console
+    private let context: SessionContext
     /// Connections being told the room is full; past ``maxRefusals`` they are closed at once.
     private var refusals = 0
     private let maxRefusals = ChatConfiguration.reservedFileDescriptors / 2
@@ -50,6 +51,7 @@ public final class ChatServer {
         room = Room(
             isPlain: configuration.isPlain, maxQueuedBytes: configuration.maxQueuedBytes,
             floodLimit: configuration.floodRate.map { ($0, configuration.floodBurst) }, log: log, console: console)
+        context = SessionContext(configuration: configuration, room: room, loop: loop, log: log, console: console)
     }
 
     /// Prints `ChatServer starting up on port N`, serves until a shutdown signal (or ``stop()``),
@@ -95,11 +97,10 @@ public final class ChatServer {
             }
             let participant = room.admit(stream)
             if configuration.isPlain {
-                let session = PlainSession(
-                    participant: participant, room: room, configuration: configuration, loop: loop, log: log, console: console)
+                let session = PlainSession(participant: participant, context: context)
                 loop.spawn { await session.run() }
             } else {
-                let session = ChatSession(participant: participant, room: room, configuration: configuration, loop: loop, log: log)
+                let session = ChatSession(participant: participant, context: context)
                 loop.spawn { await session.run() }
             }
         }

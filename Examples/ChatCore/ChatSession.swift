@@ -5,23 +5,21 @@ import UVLoop
 /// control characters and invalid UTF-8, flood limit, idle timeout) and runs the commands.
 ///
 /// ```swift
-/// let participant = room.admit(stream)              // welcomed, announced
-/// loop.spawn { await ChatSession(participant: participant, room: room, configuration: configuration, loop: loop, log: log).run() }
+/// let participant = context.room.admit(stream)      // welcomed, announced
+/// loop.spawn { await ChatSession(participant: participant, context: context).run() }
 /// ```
 public struct ChatSession {
     let participant: Participant
-    let room: Room
-    let configuration: ChatConfiguration
-    let loop: Loop
-    let log: Logger
+    let context: SessionContext
+    private var room: Room { context.room }
+    private var configuration: ChatConfiguration { context.configuration }
+    private var loop: Loop { context.loop }
+    private var log: Logger { context.log }
 
-    /// Creates the session of a participant admitted to `room`.
-    public init(participant: Participant, room: Room, configuration: ChatConfiguration, loop: Loop, log: Logger) {
+    /// Creates the session of a participant admitted to `context.room`.
+    public init(participant: Participant, context: SessionContext) {
         self.participant = participant
-        self.room = room
-        self.configuration = configuration
-        self.loop = loop
-        self.log = log
+        self.context = context
     }
 
     /// Serves the participant until it leaves; then says goodbye where there is one to say,

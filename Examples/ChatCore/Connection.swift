@@ -16,7 +16,7 @@ extension Participant {
         do {
             let line: Bytes?
             if let idleTimeout {
-                line = try await loop.withTimeout(idleTimeout) { try await self.stream.readLineBytes() }
+                line = try await readLine(within: idleTimeout, on: loop)
             } else {
                 line = try await stream.readLineBytes()
             }
@@ -27,6 +27,11 @@ extension Participant {
         } catch {
             return .end(Departure(readError: error))
         }
+    }
+
+    /// Reads the next line, throwing `TimeoutError` if none comes within `timeout`.
+    func readLine(within timeout: Duration, on loop: Loop) async throws -> Bytes? {
+        try await loop.withTimeout(timeout) { try await self.stream.readLineBytes() }
     }
 
     /// Writes `farewell` (if any) and waits up to `timeout` for it to go out, then closes.

@@ -5,47 +5,56 @@ import UVLoop
 /// cap, the outbound bound and the idle timeout (if set).
 ///
 /// ```swift
-/// let participant = room.admit(stream)
-/// loop.spawn { await PlainSession(participant: participant, room: room, configuration: configuration, loop: loop, log: log, console: console).run() }
+/// let participant = context.room.admit(stream)
+/// loop.spawn { await PlainSession(participant: participant, context: context).run() }
 /// ```
 public struct PlainSession {
     let participant: Participant
-    let room: Room
-    let configuration: ChatConfiguration
-    let loop: Loop
-    let log: Logger
-    let console: Console
+    let context: SessionContext
 
-    /// Creates the session of a participant admitted to `room`.
-    public init(participant: Participant, room: Room, configuration: ChatConfiguration, loop: Loop, log: Logger, console: Console) {
+    /// Creates the session of a participant admitted to `context.room`.
+    public init(participant: Participant, context: SessionContext) {
         self.participant = participant
-        self.room = room
-        self.configuration = configuration
-        self.loop = loop
-        self.log = log
-        self.console = console
+        self.context = context
     }
 
     /// Relays the participant's lines until it leaves, then closes it and tells the room.
+    ///
+    /// One function with the read inline: its frame sits under every idle connection's task,
+    /// so it is kept as small as the seed's.
     public func run() async {
-        let departure = await relay()
+        let stream = participant.stream
+        let room = context.room
+        let departure: Departure
+        while true {
+            do {
+                let line: Bytes?
+                if let idleTimeout = context.configuration.idleTimeout {
+                    line = try await participant.readLine(within: idleTimeout, on: context.loop)
+                } else {
+                    line = try await stream.readLineBytes()
+                }
+                guard let line else {
+                    departure = .closed
+                    break
+                }
+                if context.configuration.isVerbose { context.console.say("Chat: \(LineReader.trimmingTerminator(line))") }
+                room.broadcast(line, from: participant)
+            } catch is LineTooLongError {
+                refuseLongLine()
+            } catch {
+                departure = Departure(readError: error)
+                break
+            }
+        }
         guard room.dismiss(participant) else { return }
-        participant.stream.close()
+        stream.close()
         room.announceDeparture(of: participant, departure)
     }
 
-    private func relay() async -> Departure {
-        while true {
-            switch await participant.readLine(idleTimeout: configuration.idleTimeout, on: loop) {
-            case .line(let line):
-                if configuration.isVerbose { console.say("Chat: \(LineReader.trimmingTerminator(line))") }
-                room.broadcast(line, from: participant)
-            case .tooLong:
-                log.info("\(participant.logDescription): refused a line longer than \(configuration.maxLineLength) bytes")
-                room.send(ChatText.lineTooLong(limit: configuration.maxLineLength), to: participant)
-            case .end(let departure):
-                return departure
-            }
-        }
+    private func refuseLongLine() {
+        let limit = context.configuration.maxLineLength
+        context.log.info("\(participant.logDescription): refused a line longer than \(limit) bytes")
+        context.room.send(ChatText.lineTooLong(limit: limit), to: participant)
     }
 }
