@@ -219,7 +219,8 @@ done
     echo "kernel=$(uname -r)"
     echo "libuv=$(pkg-config --modversion libuv)"
     echo "swift=$(swift --version 2>/dev/null | head -1)"
-    echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- Sources Examples 2>/dev/null || echo '+uncommitted')"
+    # BENCH_COMMIT names the sources when they are not a git checkout (e.g. a `git archive` copy).
+    echo "commit=${BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- Sources Examples 2>/dev/null || echo '+uncommitted')}"
     echo "rounds=$ROUNDS"
     echo "quick=$QUICK"
     echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)"
