@@ -22,14 +22,20 @@ struct EchoCommand: ParsableCommand {
     @Option(help: "Microseconds of CPU work to spend per read, to simulate a costly request.")
     var workUs = 0
 
+    @Option(help: "Event loops (threads) sharing the port through SO_REUSEPORT.")
+    var loops = 1
+
     func run() throws {
         let host = host
         let port = port
         let workUs = workUs
-        try Loop.run { loop in
-            let server = try TCPListener(host: host, port: port, on: loop)
-            print("EchoServer starting up on port \(server.port)")
-            fflush(nil)
+        let loops = loops
+        try LoopGroup.run(count: loops) { loop, index in
+            let server = try TCPListener(host: host, port: port, reusePort: loops > 1, on: loop)
+            if index == 0 {
+                print("EchoServer starting up on port \(server.port) with \(loops) loop(s)")
+                fflush(nil)
+            }
             loop.spawn {
                 _ = try await loop.waitForSignal([.interrupt, .terminate])
                 server.close()

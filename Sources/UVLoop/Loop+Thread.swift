@@ -39,7 +39,7 @@ extension Loop {
 }
 
 /// What a new thread runs; handed over through `pthread_create`'s argument.
-private final class ThreadStart: @unchecked Sendable {
+final class ThreadStart: @unchecked Sendable {
     // @unchecked Sendable: created before the thread starts and used only by that thread.
     let body: () -> Void
     init(_ body: @escaping () -> Void) { self.body = body }

@@ -35,12 +35,18 @@ public final class TCPListener: HandleOwner {
     ///
     /// Port 0 picks a free port: read it back from ``port``. Throws `UVError`, for example
     /// `listen on 0.0.0.0:3000 failed: EADDRINUSE (address already in use)`.
-    public init(host: String, port: Int, backlog: Int = 511, on loop: Loop) throws {
+    ///
+    /// With `reusePort`, several listeners — typically one per loop of a ``LoopGroup`` — bind the
+    /// same address (`SO_REUSEPORT`) and the kernel spreads new connections among them.
+    /// `::` listens on IPv6 and IPv4 both; other IPv6 addresses on IPv6 only.
+    public init(host: String, port: Int, backlog: Int = 511, reusePort: Bool = false, on loop: Loop) throws {
         loop.assertOnLoop("create a TCP listener")
         let address = try SocketAddress(host: host, port: port)
         self.loop = loop
         tcp = allocateHandle(UV_TCP, as: uv_tcp_t.self)
-        let status = uv_tcp_init(loop.uv, tcp)
+        // With reusePort the socket must exist before bind, to set the option on it.
+        let family = UInt32(address.isIPv6 ? AF_INET6 : AF_INET)
+        let status = reusePort ? uv_tcp_init_ex(loop.uv, tcp, family) : uv_tcp_init(loop.uv, tcp)
         if status < 0 {
             UnsafeMutableRawPointer(tcp).deallocate()
             throw UVError(code: status, operation: "listen on", target: address.description)
@@ -48,9 +54,17 @@ public final class TCPListener: HandleOwner {
         localAddress = address
         adopt(tcp, owner: self)
         do {
+            if reusePort {
+                var fd: uv_os_fd_t = -1
+                var one: Int32 = 1
+                try UVError.check(uv_fileno(asHandle(tcp), &fd), "listen on", address.description)
+                if setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+                    throw UVError(code: -__errno_location().pointee, operation: "set SO_REUSEPORT for", target: address.description)
+                }
+            }
+            let ipv6Only = address.isIPv6 && host != "::" && host != "[::]"
             _ = try address.withSockaddr { pointer, _ in
-                try UVError.check(
-                    uv_tcp_bind(tcp, pointer, address.isIPv6 ? UInt32(UV_TCP_IPV6ONLY.rawValue) : 0), "listen on", address.description)
+                try UVError.check(uv_tcp_bind(tcp, pointer, ipv6Only ? UInt32(UV_TCP_IPV6ONLY.rawValue) : 0), "listen on", address.description)
             }
             let stream = UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_stream_t.self)
             try UVError.check(
