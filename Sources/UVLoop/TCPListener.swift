@@ -64,7 +64,8 @@ public final class TCPListener: HandleOwner {
             }
             let ipv6Only = address.isIPv6 && host != "::" && host != "[::]"
             _ = try address.withSockaddr { pointer, _ in
-                try UVError.check(uv_tcp_bind(tcp, pointer, ipv6Only ? UInt32(UV_TCP_IPV6ONLY.rawValue) : 0), "listen on", address.description)
+                try UVError.check(
+                    uv_tcp_bind(tcp, pointer, ipv6Only ? UInt32(UV_TCP_IPV6ONLY.rawValue) : 0), "listen on", address.description)
             }
             let stream = UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_stream_t.self)
             try UVError.check(
