@@ -1,3 +1,9 @@
+import CLibUV
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Catches SIGINT and SIGTERM so a server can stop gracefully: stop accepting, tell its clients,
 /// flush what is queued for a bounded time, close, and exit 0.
 ///
@@ -119,12 +125,20 @@ public final class GracefulShutdown {
         return pending.filter { !$0.isClosed && $0.bufferedWriteCount > 0 }
     }
 
-    /// Stops catching the signals, restoring their default effect; waiting tasks get
-    /// `CancellationError`. Calling it twice is harmless.
-    public func close() {
+    /// Stops catching the signals; waiting tasks get `CancellationError`. Calling it twice is
+    /// harmless.
+    ///
+    /// The signals get their default effect back (SIGINT and SIGTERM end the process), unless
+    /// `ignoringSignals` is true: then they are ignored from now on — what a server that is
+    /// already shutting down wants, so that another Ctrl-C cannot kill it on its way out.
+    public func close(ignoringSignals: Bool = false) {
         guard !isClosed else { return }
         isClosed = true
         for watcher in watchers { watcher.close() }
+        // After the watchers: libuv restores the default disposition when the last one stops.
+        if ignoringSignals {
+            for watcher in watchers { _ = signal(watcher.signal.number, SIG_IGN) }
+        }
         watchers = []
         let waiting = waiters.values
         waiters = [:]

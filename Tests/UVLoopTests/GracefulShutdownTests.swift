@@ -53,6 +53,18 @@ struct GracefulShutdownTests {
         #expect(cancelled)
     }
 
+    @Test("close(ignoringSignals:) leaves the signal ignored: it no longer ends the process")
+    func closeIgnoringSignals() async throws {
+        let survived = try await onLoop { loop -> Bool in
+            let shutdown = try GracefulShutdown(on: loop, signals: [.user1])
+            shutdown.close(ignoringSignals: true)
+            kill(getpid(), SIGUSR1)  // with the default action this would end the test run
+            try await loop.sleep(for: .milliseconds(1))
+            return shutdown.received.isEmpty
+        }
+        #expect(survived)
+    }
+
     @Test("flush returns once everything queued was written")
     func flushesEverything() async throws {
         let result = try await onLoop { loop -> (Int, String?) in
