@@ -134,6 +134,6 @@ public final class ChatServer {
             log.warning("\(unwritten.count) connection(s) still had lines unwritten when the shutdown timeout passed")
         }
         room.disconnectAll(.shutdown)
-        shutdown.close()
+        shutdown.close(ignoringSignals: true)
     }
 }

@@ -85,7 +85,7 @@ public struct ChatSession {
             do {
                 try room.rename(participant, to: name)
             } catch {
-                refuse("/nick \(name): \(error)")
+                refuse("/nick \(TextSanitizer.clean(name)): \(error)")
                 reply(ChatText.nickRefused(error, asked: name, current: current))
             }
         case .who:
@@ -101,6 +101,7 @@ public struct ChatSession {
         case .help:
             reply(ChatText.help)
         case .unknown(let word):
+            let word = TextSanitizer.clean(word)
             refuse("unknown command \(word)")
             reply(ChatText.unknownCommand(word))
         case .quit:

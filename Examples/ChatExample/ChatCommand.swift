@@ -78,7 +78,8 @@ struct ChatCommand: ParsableCommand {
 
     func validate() throws {
         if let maxLineLength, maxLineLength < 1 { throw ValidationError("--max-line-length must be at least 1") }
-        if maxQueuedBytes < (maxLineLength ?? 0) + 1 {
+        let lineCap = maxLineLength ?? (plain ? ChatConfiguration.plainMaxLineLength : ChatConfiguration.defaultMaxLineLength)
+        if maxQueuedBytes <= lineCap {
             throw ValidationError("--max-queued-bytes must be larger than --max-line-length")
         }
         if floodRate < 0 || !floodRate.isFinite { throw ValidationError("--flood-rate must be 0 or more") }
