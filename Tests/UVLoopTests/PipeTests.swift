@@ -155,8 +155,7 @@ struct PipeTests {
     @Test("both ends of a pipe(2) work as streams, and closing the write end ends the read end")
     func osPipe() async throws {
         let lines = try await onLoop { loop -> [String] in
-            var fds: [Int32] = [0, 0]
-            guard pipe(&fds) == 0 else { throw POSIXError(errno) }
+            let fds = try makePipe()
             let reader = try Stream.open(fileDescriptor: fds[0], on: loop)
             let writer = try PipeStream(fileDescriptor: fds[1], on: loop)
             defer { reader.close() }
@@ -213,7 +212,7 @@ struct PipeTests {
     func notAStream() async throws {
         let codes = try await onLoop { loop -> [Int32] in
             try await withTemporaryDirectory { dir in
-                let fd = Glibc.open(dir.file("plain"), O_CREAT | O_RDWR, 0o600)
+                let fd = Glibc.open(dir.file("plain"), O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
                 defer { Glibc.close(fd) }
                 var codes: [Int32] = []
                 for candidate in [fd, 987] {

@@ -39,3 +39,11 @@ func withTemporaryDirectory<T>(_ body: (TemporaryDirectory) async throws -> T) a
     defer { directory.remove() }
     return try await body(directory)
 }
+
+/// A `pipe(2)`, close-on-exec so that children spawned by other tests do not hold its ends open.
+func makePipe() throws -> [Int32] {
+    var fds: [Int32] = [0, 0]
+    guard pipe(&fds) == 0 else { throw POSIXError(errno) }
+    for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    return fds
+}
