@@ -87,6 +87,31 @@ struct LoopBlockingTests {
         #expect(!ran.isSet, "the cancelled job ran")
     }
 
+    @Test("a file request that has not started is cancelled and never happens")
+    func cancelQueuedFileRequest() async throws {
+        let result = try await onLoop { loop -> (Bool, Bool) in
+            try await withTemporaryDirectory { dir in
+                let gate = DispatchSemaphore(value: 0)
+                var blockers: [Task<Void, Never>] = []
+                for _ in 0..<threadPoolSize {
+                    blockers.append(loop.spawn { _ = try await loop.runBlocking { gate.wait(timeout: .now() + 10) } })
+                }
+                await Task.yield()
+                var timedOut = false
+                do {
+                    try await loop.withTimeout(.milliseconds(20)) { try await loop.fileSystem.makeDirectory(dir.file("never")) }
+                } catch is TimeoutError {
+                    timedOut = true
+                }
+                for _ in blockers { gate.signal() }
+                for blocker in blockers { await blocker.value }
+                return (timedOut, try await loop.fileSystem.exists(dir.file("never")))
+            }
+        }
+        #expect(result.0)
+        #expect(!result.1, "the cancelled mkdir ran")
+    }
+
     @Test("a started job runs to completion after its caller is cancelled, and the loop waits for it")
     func cancelRunning() async throws {
         let finished = SharedFlag()
