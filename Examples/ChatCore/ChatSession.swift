@@ -111,7 +111,7 @@ public struct ChatSession {
 
     /// Takes a token from the participant's flood limiter; tells it once per burst when it has none.
     private func isWithinFloodLimit() -> Bool {
-        guard let decision = participant.limiter?.admit() else { return true }
+        guard let decision = participant.floodLimiter?.admit() else { return true }
         switch decision {
         case .admitted:
             return true

@@ -87,7 +87,8 @@ public final class Room {
         let participant = Participant(stream: stream, name: name, limiter: limiter)
         participants.append(participant)
         streams.append(stream)
-        byName[Nickname.key(name)] = participant
+        // Plain mode has no names to look up (no /nick), so it keeps no index of them.
+        if !isPlain { byName[Nickname.key(name)] = participant }
         if isPlain {
             console.say("Participant joined chat.")
         } else {
