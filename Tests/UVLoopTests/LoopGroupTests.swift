@@ -9,6 +9,7 @@ struct LoopGroupTests {
     final class Shared: Sendable {
         let port = Mutex<Int?>(nil)
         let portReady = DispatchSemaphore(value: 0)
+        let secondListening = DispatchSemaphore(value: 0)
         let second = Mutex<Loop?>(nil)
         let servedBy = Mutex<[Int]>([])
     }
@@ -27,6 +28,7 @@ struct LoopGroupTests {
                 shared.portReady.wait()  // brief: loop 1 has nothing else to do yet
                 // Force-unwrap: loop 0 stored the port before signalling.
                 listener = try TCPListener(host: "127.0.0.1", port: shared.port.withLock { $0 }!, reusePort: true, on: loop)
+                shared.secondListening.signal()
             }
             defer { listener.close() }
             loop.spawn {
@@ -41,6 +43,9 @@ struct LoopGroupTests {
                 try? await loop.sleep(for: .seconds(30))
                 return
             }
+            // Whatever happens below, loop 1 must not be left serving.
+            defer { shared.second.withLock { $0 }?.stop() }
+            shared.secondListening.wait()  // brief: until both listeners are in the group
             for _ in 0..<24 {
                 let client = try await TCPStream.connect(host: "127.0.0.1", port: listener.port, on: loop)
                 defer { client.close() }
@@ -48,7 +53,6 @@ struct LoopGroupTests {
                     shared.servedBy.withLock { $0.append(served) }
                 }
             }
-            shared.second.withLock { $0 }?.stop()
         }
         let served = shared.servedBy.withLock { $0 }
         #expect(served.count == 24)
