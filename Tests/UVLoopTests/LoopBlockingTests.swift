@@ -112,6 +112,30 @@ struct LoopBlockingTests {
         #expect(!result.1, "the cancelled mkdir ran")
     }
 
+    @Test("a reverse lookup that has not started is cancelled at once")
+    func cancelQueuedLookup() async throws {
+        let timedOut = try await onLoop { loop -> Bool in
+            let gate = DispatchSemaphore(value: 0)
+            var blockers: [Task<Void, Never>] = []
+            for _ in 0..<threadPoolSize {
+                blockers.append(loop.spawn { _ = try await loop.runBlocking { gate.wait(timeout: .now() + 10) } })
+            }
+            await Task.yield()
+            var timedOut = false
+            do {
+                _ = try await loop.withTimeout(.milliseconds(20)) {
+                    try await loop.resolveName(of: SocketAddress(host: "127.0.0.1", port: 0))
+                }
+            } catch is TimeoutError {
+                timedOut = true
+            }
+            for _ in blockers { gate.signal() }
+            for blocker in blockers { await blocker.value }
+            return timedOut
+        }
+        #expect(timedOut)
+    }
+
     @Test("a started job runs to completion after its caller is cancelled, and the loop waits for it")
     func cancelRunning() async throws {
         let finished = SharedFlag()
