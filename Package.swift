@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "UVLoop", targets: ["UVLoop"]),
         .executable(name: "ChatExample", targets: ["ChatExample"]),
         .executable(name: "EchoExample", targets: ["EchoExample"]),
+        .executable(name: "SeedChatExample", targets: ["SeedChatExample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -51,6 +52,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/EchoExample"
+        ),
+        .executableTarget(
+            name: "SeedChatExample",
+            dependencies: ["UVLoop"],
+            path: "Examples/SeedChatExample"
         ),
         .testTarget(
             name: "UVLoopTests",
