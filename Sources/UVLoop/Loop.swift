@@ -38,9 +38,11 @@ public final class Loop: @unchecked Sendable {
     /// callback in sequence on this thread, and the callback copies what it keeps.
     let readBuffer: UnsafeMutableRawBufferPointer
     /// Recycled write requests, so a write costs no allocation.
-    var writeRequests = WriteRequestPool()
+    // @exclusivity(unchecked) below: loop-thread-only state, and no access to it spans a call
+    // that could reach it again, so the runtime's dynamic exclusivity checks cannot fire.
+    @exclusivity(unchecked) var writeRequests = WriteRequestPool()
     /// Streams with bytes queued this iteration, flushed after the ready tasks have run.
-    private var streamsToFlush: [Stream] = []
+    @exclusivity(unchecked) private var streamsToFlush: [Stream] = []
     /// Receives errors thrown by spawned tasks (other than cancellation); defaults to stderr.
     public var onUncaughtError: (any Error) -> Void = { error in
         printToStandardError("UVLoop: a spawned task failed: \(error)")
@@ -171,6 +173,23 @@ public final class Loop: @unchecked Sendable {
     public var openHandleCount: Int {
         assertOnLoop("openHandleCount")
         return openHandleDescriptions().count
+    }
+
+    /// Emptied write-queue arrays, lent to streams so that writing allocates no array.
+    @exclusivity(unchecked) private var spareQueues: [[Bytes]] = []
+
+    /// An empty array with capacity for a stream's writes of one iteration.
+    func spareQueue() -> [Bytes] {
+        spareQueues.popLast() ?? []
+    }
+
+    /// Takes back a written request's array (emptied, capacity kept); leaves `buffers` empty.
+    func recycle(_ buffers: inout [Bytes]) {
+        var array: [Bytes] = []
+        swap(&array, &buffers)
+        guard spareQueues.count < 1024, array.capacity <= 256 else { return }
+        array.removeAll(keepingCapacity: true)
+        spareQueues.append(array)
     }
 
     /// Queues `stream` to hand its written bytes to libuv after this round of tasks.

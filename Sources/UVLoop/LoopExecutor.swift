@@ -15,7 +15,9 @@ final class LoopExecutor: TaskExecutor, @unchecked Sendable {
 
     let uv: UnsafeMutablePointer<uv_loop_t>
     private(set) var thread: pthread_t
-    private var local = JobQueue()
+    // @exclusivity(unchecked) below: loop-thread-only state, and no access to it spans a call
+    // that could reach it again, so the runtime's dynamic exclusivity checks cannot fire.
+    @exclusivity(unchecked) private var local = JobQueue()
     private let remote = Mutex(RemoteQueue())
     private var isUninstalled = false
     private let async: UnsafeMutablePointer<uv_async_t>

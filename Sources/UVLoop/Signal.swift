@@ -19,6 +19,10 @@ public struct Signal: Sendable, Hashable, CustomStringConvertible {
     public static let user1 = Signal(SIGUSR1)
     /// SIGUSR2.
     public static let user2 = Signal(SIGUSR2)
+    /// SIGKILL (cannot be caught or ignored).
+    public static let kill = Signal(SIGKILL)
+    /// SIGQUIT (Ctrl-\).
+    public static let quit = Signal(SIGQUIT)
 
     public var description: String {
         switch self {
@@ -28,6 +32,8 @@ public struct Signal: Sendable, Hashable, CustomStringConvertible {
         case .child: "SIGCHLD"
         case .user1: "SIGUSR1"
         case .user2: "SIGUSR2"
+        case .kill: "SIGKILL"
+        case .quit: "SIGQUIT"
         default: "signal \(number)"
         }
     }
@@ -42,8 +48,13 @@ final class SignalWatcher: HandleOwner {
     init(loop: Loop, signal: Signal, onSignal: @escaping (Signal) -> Void) throws(UVError) {
         self.signal = signal
         self.onSignal = onSignal
+        loop.assertOnLoop("watch a signal")
         handle = allocateHandle(UV_SIGNAL, as: uv_signal_t.self)
-        uv_signal_init(loop.uv, handle)
+        let initialized = uv_signal_init(loop.uv, handle)
+        if initialized < 0 {
+            UnsafeMutableRawPointer(handle).deallocate()
+            throw UVError(code: initialized, operation: "watch", target: signal.description)
+        }
         adopt(handle, owner: self)
         let status = uv_signal_start(
             handle,

@@ -1,6 +1,6 @@
 import CLibUV
 
-/// A byte stream on a loop — the common API of TCP connections, and later pipes and TTYs.
+/// A byte stream on a loop — the common API of TCP connections, Unix-domain sockets, pipes and TTYs.
 ///
 /// Reading is buffered: ``readLine()`` and ``lines`` split input into lines; ``read()`` returns
 /// whatever arrived. Writing never blocks: ``write(_:)`` queues the bytes, and the loop hands
@@ -17,24 +17,26 @@ public class Stream: HandleOwner {
 
     // Every open connection holds one of these, so the small fields come right after `reader`
     // and fill the padding at its end (stored properties are laid out in declaration order).
-    var reader: LineReader
+    // @exclusivity(unchecked) below: loop-thread-only state, and no access to it spans a call
+    // that could reach it again, so the runtime's dynamic exclusivity checks cannot fire.
+    @exclusivity(unchecked) var reader: LineReader
     private var isReading = false
     private var isAtEnd = false
-    private var isScheduled = false
+    @exclusivity(unchecked) private var isScheduled = false
     private var readFailure: Int32 = 0
-    private var writeFailure: Int32 = 0
+    @exclusivity(unchecked) private var writeFailure: Int32 = 0
     /// True once ``close()`` was called.
-    public private(set) var isClosed = false
+    @exclusivity(unchecked) public private(set) var isClosed = false
     /// What `drainWaiter` waits for: an empty queue (`flush`), or ``lowWaterMark`` (`drain`).
     private var drainsToEmpty = false
 
     // Read side.
-    private var readWaiter: UnsafeContinuation<Void, any Error>?
+    @exclusivity(unchecked) private var readWaiter: UnsafeContinuation<Void, any Error>?
 
     // Write side.
     /// Bytes written but not yet handed to libuv (flushed once per loop iteration).
-    private var queued: [Bytes] = []
-    private var queuedByteCount = 0
+    @exclusivity(unchecked) private var queued: [Bytes] = []
+    @exclusivity(unchecked) private var queuedByteCount = 0
     private var drainWaiter: UnsafeContinuation<Void, any Error>?
 
     /// Once this many bytes are queued, ``drain()`` waits (default 64 KiB).
@@ -193,6 +195,8 @@ public class Stream: HandleOwner {
         if isClosed { throw UVError(code: UVError.Code.brokenPipe, operation: "write to", target: "closed \(endpointDescription)") }
         if writeFailure != 0 { throw UVError(code: writeFailure, operation: "write to", target: endpointDescription) }
         guard bytes.count > 0 else { return }
+        // An idle stream holds no queue array; it borrows a spare one for this iteration.
+        if queued.capacity == 0 { queued = loop.spareQueue() }
         queued.append(bytes)
         queuedByteCount += bytes.count
         if !isScheduled {
@@ -210,9 +214,9 @@ public class Stream: HandleOwner {
     func flushQueued() {
         isScheduled = false
         guard !queued.isEmpty, !isClosed else { return }
+        // The array moves into the request; it comes back to the loop's spares when written.
         let buffers = queued
         queued = []
-        let byteCount = queuedByteCount
         queuedByteCount = 0
         let request = loop.writeRequests.take()
         request.pointee.buffers = buffers
@@ -227,14 +231,13 @@ public class Stream: HandleOwner {
                     // The request is the first field of a pooled WriteRequest.
                     let slot = UnsafeMutableRawPointer(request!).assumingMemoryBound(to: WriteRequest.self)
                     let stream = owner(of: request!.pointee.handle, as: Stream.self)
-                    slot.pointee.buffers = []
+                    stream.loop.recycle(&slot.pointee.buffers)
                     stream.loop.writeRequests.give(slot)
                     stream.wrote(status: status)
                 })
         }
-        _ = byteCount
         if status < 0 {
-            request.pointee.buffers = []
+            loop.recycle(&request.pointee.buffers)
             loop.writeRequests.give(request)
             wrote(status: status)
         }

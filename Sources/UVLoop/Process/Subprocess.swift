@@ -223,12 +223,6 @@ public final class Subprocess: HandleOwner {
     }
 }
 
-extension Signal {
-    /// SIGKILL (cannot be caught or ignored).
-    public static let kill = Signal(SIGKILL)
-    /// SIGQUIT (Ctrl-\).
-    public static let quit = Signal(SIGQUIT)
-}
 
 /// The owner of a handle that failed to start and is only being closed.
 private final class ClosedHandle {}
