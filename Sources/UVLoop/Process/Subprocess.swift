@@ -223,7 +223,6 @@ public final class Subprocess: HandleOwner {
     }
 }
 
-
 /// The owner of a handle that failed to start and is only being closed.
 private final class ClosedHandle {}
 
