@@ -9,6 +9,10 @@ let package = Package(
         .executable(name: "ChatExample", targets: ["ChatExample"]),
         .executable(name: "EchoExample", targets: ["EchoExample"]),
         .executable(name: "SeedChatExample", targets: ["SeedChatExample"]),
+        .executable(name: "ProxyExample", targets: ["ProxyExample"]),
+        .executable(name: "UDPEchoExample", targets: ["UDPEchoExample"]),
+        .executable(name: "RunExample", targets: ["RunExample"]),
+        .executable(name: "TailExample", targets: ["TailExample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -57,6 +61,38 @@ let package = Package(
             name: "SeedChatExample",
             dependencies: ["UVLoop"],
             path: "Examples/SeedChatExample"
+        ),
+        .executableTarget(
+            name: "ProxyExample",
+            dependencies: [
+                "UVLoop",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/ProxyExample"
+        ),
+        .executableTarget(
+            name: "UDPEchoExample",
+            dependencies: [
+                "UVLoop",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/UDPEchoExample"
+        ),
+        .executableTarget(
+            name: "RunExample",
+            dependencies: [
+                "UVLoop",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/RunExample"
+        ),
+        .executableTarget(
+            name: "TailExample",
+            dependencies: [
+                "UVLoop",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/TailExample"
         ),
         .testTarget(
             name: "UVLoopTests",
