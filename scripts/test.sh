@@ -19,5 +19,6 @@ echo "== integration tests (release build, real nc clients)"
 swift build -c release -Xswiftc -warnings-as-errors
 python3 scripts/chat_integration.py .build/release/ChatExample
 python3 scripts/chat_features_test.py .build/release/ChatExample
+python3 scripts/examples_smoke_test.py .build/release
 
 echo "== all tests passed in $(($(date +%s) - started)) s"
