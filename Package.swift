@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "UVLoop", targets: ["UVLoop"]),
+        .library(name: "UVLoopServiceLifecycle", targets: ["UVLoopServiceLifecycle"]),
         .executable(name: "ChatExample", targets: ["ChatExample"]),
         .executable(name: "EchoExample", targets: ["EchoExample"]),
         .executable(name: "SeedChatExample", targets: ["SeedChatExample"]),
@@ -16,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
@@ -93,6 +95,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/TailExample"
+        ),
+        .target(
+            name: "UVLoopServiceLifecycle",
+            dependencies: [
+                "UVLoop",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "UVLoopServiceLifecycleTests",
+            dependencies: [
+                "UVLoopServiceLifecycle",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "UVLoopTests",

@@ -1,0 +1,41 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+import UVLoop
+import UVLoopServiceLifecycle
+
+@Suite("LoopService")
+struct LoopServiceTests {
+    /// Tells the test when the loop's body is serving, and how its wait ended.
+    final class Probe: Sendable {
+        let started = Mutex<UnsafeContinuation<Void, Never>?>(nil)
+        let outcome = Mutex<String>("running")
+    }
+
+    @Test("a graceful shutdown of the group stops the loop and cancels its waits")
+    func gracefulShutdownStopsTheLoop() async throws {
+        let probe = Probe()
+        let service = LoopService { loop in
+            let listener = try TCPListener(host: "127.0.0.1", port: 0, on: loop)
+            defer { listener.close() }
+            probe.started.withLock { $0.take() }?.resume()
+            do {
+                _ = try await listener.accept()
+                probe.outcome.withLock { $0 = "accepted" }
+            } catch is CancellationError {
+                probe.outcome.withLock { $0 = "cancelled" }
+            }
+        }
+        let group = ServiceGroup(services: [service], logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            await withUnsafeContinuation { continuation in
+                probe.started.withLock { $0 = continuation }
+                tasks.addTask { try await group.run() }
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(probe.outcome.withLock { $0 } == "cancelled")
+    }
+}
