@@ -44,29 +44,25 @@ struct FileWatcherTests {
         #expect(names == ["old", "new"])
     }
 
-    @Test("break closes the watch handle")
-    func breakCloses() async throws {
+    @Test("ending the iteration closes the watch handle")
+    func endingIterationCloses() async throws {
         let counts = try await onLoop { loop -> (Int, Int) in
             try await withTemporaryDirectory { dir in
-                // Runs once the iteration below waits, so the watch is already started.
-                loop.spawn {
-                    let file = try await File.open(dir.file("x"), .writeOnly, creating: true, on: loop)
-                    try await file.close()
-                }
                 let before = loop.openHandleCount
                 var during = 0
-                try await loop.withTimeout(.seconds(10)) {
-                    for try await _ in loop.watch(path: dir.path) {
-                        // The timeout's timer started before any file event could arrive.
-                        during = loop.openHandleCount - 1
-                        break
-                    }
+                do {
+                    // The watch starts here, before the file is made, so its event cannot be missed.
+                    var changes = loop.watch(path: dir.path).makeAsyncIterator()
+                    during = loop.openHandleCount - before
+                    let file = try await File.open(dir.file("x"), .writeOnly, creating: true, on: loop)
+                    try await file.close()
+                    _ = try await loop.withTimeout(.seconds(10)) { try await changes.next() }
                 }
-                return (during - before, loop.openHandleCount - before)
+                return (during, loop.openHandleCount - before)
             }
         }
         #expect(counts.0 == 1, "the watch was not open while iterating")
-        #expect(counts.1 == 0, "the watch was left open after break")
+        #expect(counts.1 == 0, "the watch was left open once the iterator was gone")
     }
 
     @Test("cancelling the iterating task ends it at once and closes the watch")
