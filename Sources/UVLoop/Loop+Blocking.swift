@@ -21,11 +21,15 @@ extension Loop {
         assertOnLoop("runBlocking")
         let job = BlockingJob(loop: self, body: body)
         let request = UnsafeMutablePointer<uv_work_t>.allocate(capacity: 1)
-        // Retained until the after-work callback, which libuv always calls (with ECANCELED if
-        // the job was cancelled before it started).
-        request.pointee.data = Unmanaged.passRetained(job).toOpaque()
+        // Freed here if the wait ends before `start` runs (the task was already cancelled).
+        var started = false
+        defer { if !started { request.deallocate() } }
         return try await job.waiter.wait(
             start: {
+                started = true
+                // Retained until the after-work callback, which libuv always calls (with ECANCELED if
+                // the job was cancelled before it started).
+                request.pointee.data = Unmanaged.passRetained(job).toOpaque()
                 let status = uv_queue_work(
                     uv, request,
                     { request in

@@ -8,14 +8,18 @@ extension Loop {
     public func resolve(host: String, port: Int = 0) async throws -> [SocketAddress] {
         let waiter = Waiter<[SocketAddress]>(loop: self)
         let request = UnsafeMutablePointer<uv_getaddrinfo_t>.allocate(capacity: 1)
-        // Retained until the callback, which libuv always calls (with EAI_CANCELED if cancelled).
-        request.pointee.data = Unmanaged.passRetained(waiter).toOpaque()
+        // Freed here if the wait ends before `start` runs (the task was already cancelled).
+        var started = false
+        defer { if !started { request.deallocate() } }
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = AF_UNSPEC
         let target = "\(host):\(port)"
         return try await waiter.wait(
             start: {
+                started = true
+                // Retained until the callback, which libuv always calls (with EAI_CANCELED if cancelled).
+                request.pointee.data = Unmanaged.passRetained(waiter).toOpaque()
                 let status = uv_getaddrinfo(
                     uv, request,
                     { request, status, result in

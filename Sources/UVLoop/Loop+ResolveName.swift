@@ -15,8 +15,6 @@ extension Loop {
         assertOnLoop("resolveName")
         let waiter = Waiter<String>(loop: self)
         let request = UnsafeMutablePointer<uv_getnameinfo_t>.allocate(capacity: 1)
-        // Retained until the callback, which libuv always calls (with EAI_CANCELED if cancelled).
-        request.pointee.data = Unmanaged.passRetained(waiter).toOpaque()
         do {
             return try await lookUp(address, waiter: waiter, request: request)
         } catch let error as UVError {
@@ -27,8 +25,14 @@ extension Loop {
     private func lookUp(
         _ address: SocketAddress, waiter: Waiter<String>, request: UnsafeMutablePointer<uv_getnameinfo_t>
     ) async throws -> String {
-        try await waiter.wait(
+        // Freed here if the wait ends before `start` runs (the task was already cancelled).
+        var started = false
+        defer { if !started { request.deallocate() } }
+        return try await waiter.wait(
             start: {
+                started = true
+                // Retained until the callback, which libuv always calls (with EAI_CANCELED if cancelled).
+                request.pointee.data = Unmanaged.passRetained(waiter).toOpaque()
                 let status = address.withSockaddr { pointer, _ in
                     uv_getnameinfo(
                         uv, request,

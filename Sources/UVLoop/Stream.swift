@@ -304,9 +304,13 @@ public class Stream: HandleOwner {
         flushQueued()
         let waiter = Waiter<Void>(loop: loop)
         let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
-        // Retained until the callback, which may run after this task was cancelled.
-        request.pointee.data = Unmanaged.passRetained(waiter).toOpaque()
+        // Freed here if the wait ends before `start` runs (the task was already cancelled).
+        var started = false
+        defer { if !started { request.deallocate() } }
         try await waiter.wait(start: {
+            started = true
+            // Retained until the callback, which may run after this task was cancelled.
+            request.pointee.data = Unmanaged.passRetained(waiter).toOpaque()
             let status = uv_shutdown(request, stream) { request, status in
                 let waiter = Unmanaged<Waiter<Void>>.fromOpaque(request!.pointee.data).takeRetainedValue()
                 request!.deallocate()

@@ -54,11 +54,15 @@ public final class TCPStream: Stream {
         let stream = try TCPStream(loop: loop)
         let waiter = Waiter<Void>(loop: loop)
         let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
-        // Retained until the callback: libuv always calls it, with ECANCELED if the handle closes.
-        request.pointee.data = Unmanaged.passRetained(waiter).toOpaque()
+        // Freed here if the wait ends before `start` runs (the task was already cancelled).
+        var started = false
+        defer { if !started { request.deallocate() } }
         do {
             try await waiter.wait(
                 start: {
+                    started = true
+                    // Retained until the callback: libuv always calls it, with ECANCELED if the handle closes.
+                    request.pointee.data = Unmanaged.passRetained(waiter).toOpaque()
                     let status = address.withSockaddr { pointer, _ in
                         uv_tcp_connect(request, stream.tcp, pointer) { request, status in
                             let waiter = Unmanaged<Waiter<Void>>.fromOpaque(request!.pointee.data).takeRetainedValue()

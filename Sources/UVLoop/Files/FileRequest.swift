@@ -61,10 +61,14 @@ extension Loop {
         assertOnLoop(operation)
         let state = TypedFileRequest(loop: self, operation: operation, target: target, buffer: buffer, extract: extract, abandon: abandon)
         let request = UnsafeMutablePointer<uv_fs_t>.allocate(capacity: 1)
-        // Retained until the callback, which libuv always calls (with ECANCELED if cancelled).
-        request.pointee.data = Unmanaged.passRetained(state as FileRequest).toOpaque()
+        // Freed here if the wait ends before `start` runs (the task was already cancelled).
+        var started = false
+        defer { if !started { request.deallocate() } }
         return try await state.waiter.wait(
             start: {
+                started = true
+                // Retained until the callback, which libuv always calls (with ECANCELED if cancelled).
+                request.pointee.data = Unmanaged.passRetained(state as FileRequest).toOpaque()
                 let status = start(request) { request in
                     let state = Unmanaged<FileRequest>.fromOpaque(request!.pointee.data).takeRetainedValue()
                     state.complete(request!)

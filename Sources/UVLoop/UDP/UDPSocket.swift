@@ -93,10 +93,14 @@ public final class UDPSocket: HandleOwner {
         if isClosed { throw UVError(code: UVError.Code.badFileDescriptor, operation: "send to", target: "\(address) from closed socket") }
         let send = UDPSend(loop: loop, bytes: bytes)
         let request = UnsafeMutablePointer<uv_udp_send_t>.allocate(capacity: 1)
-        // Retained until the callback, which libuv always calls (with ECANCELED if the socket
-        // closes first); it also keeps the bytes alive while the kernel may read them.
-        request.pointee.data = Unmanaged.passRetained(send).toOpaque()
+        // Freed here if the wait ends before `start` runs (the task was already cancelled).
+        var started = false
+        defer { if !started { request.deallocate() } }
         try await send.waiter.wait(start: {
+            started = true
+            // Retained until the callback, which libuv always calls (with ECANCELED if the socket
+            // closes first); it also keeps the bytes alive while the kernel may read them.
+            request.pointee.data = Unmanaged.passRetained(send).toOpaque()
             let status = address.withSockaddr { pointer, _ in
                 bytes.withUnsafeBytes { buffer in
                     var buf = uv_buf_init(
