@@ -38,11 +38,13 @@ extension Loop {
                         uv, request,
                         { request, status, host, _ in
                             let waiter = Unmanaged<Waiter<String>>.fromOpaque(request!.pointee.data).takeRetainedValue()
+                            // `host` points into the request: copy it before the request is freed.
+                            let name = host.map { String(cString: $0) } ?? ""
                             request!.deallocate()
                             if status < 0 {
                                 waiter.resume(.failure(UVError(code: status, operation: "resolve name of")))
                             } else {
-                                waiter.resume(.success(host.map { String(cString: $0) } ?? ""))
+                                waiter.resume(.success(name))
                             }
                         }, pointer, NI_NAMEREQD)
                 }
