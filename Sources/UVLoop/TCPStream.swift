@@ -112,13 +112,20 @@ public final class TCPStream: Stream {
 
     /// Disables (true) or enables Nagle's algorithm: small writes go out at once.
     public func setNoDelay(_ enabled: Bool) throws {
+        try checkOpen("set TCP_NODELAY on")
         try UVError.check(uv_tcp_nodelay(tcp, enabled ? 1 : 0), "set TCP_NODELAY on", endpointDescription)
     }
 
     /// Enables TCP keep-alive probes after `idle` without traffic, or disables them (nil).
     public func setKeepAlive(_ idle: Duration?) throws {
+        try checkOpen("set keep-alive on")
         let seconds = UInt32(max(1, (idle ?? .seconds(1)).components.seconds))
         try UVError.check(uv_tcp_keepalive(tcp, idle == nil ? 0 : 1, seconds), "set keep-alive on", endpointDescription)
+    }
+
+    /// Throws `EBADF` once closed: the handle's memory is freed by then.
+    private func checkOpen(_ operation: String) throws(UVError) {
+        if isClosed { throw UVError(code: UVError.Code.badFileDescriptor, operation: operation, target: "closed TCP stream") }
     }
 
     /// Closes the connection with a reset (RST) instead of an orderly close.
