@@ -222,26 +222,31 @@ public final class UDPSocket: HandleOwner {
 
     /// Allows (true) or forbids sending to broadcast addresses (`SO_BROADCAST`).
     public func setBroadcast(_ enabled: Bool) throws {
+        try checkOpen()
         try UVError.check(uv_udp_set_broadcast(udp, enabled ? 1 : 0), "set SO_BROADCAST on", label)
     }
 
     /// Sets the time-to-live of unicast datagrams (1–255).
     public func setTTL(_ ttl: Int) throws {
+        try checkOpen()
         try UVError.check(uv_udp_set_ttl(udp, Int32(clamping: ttl)), "set TTL on", label)
     }
 
     /// Sets the time-to-live of multicast datagrams (0–255; 1 keeps them on the local network).
     public func setMulticastTTL(_ ttl: Int) throws {
+        try checkOpen()
         try UVError.check(uv_udp_set_multicast_ttl(udp, Int32(clamping: ttl)), "set multicast TTL on", label)
     }
 
     /// Whether multicast datagrams this socket sends are looped back to this host (default true).
     public func setMulticastLoopback(_ enabled: Bool) throws {
+        try checkOpen()
         try UVError.check(uv_udp_set_multicast_loop(udp, enabled ? 1 : 0), "set multicast loopback on", label)
     }
 
     /// Sends multicast datagrams through the interface with numeric address `interface`.
     public func setMulticastInterface(_ interface: String) throws {
+        try checkOpen()
         try UVError.check(uv_udp_set_multicast_interface(udp, interface), "set multicast interface \(interface) on", label)
     }
 
@@ -257,7 +262,13 @@ public final class UDPSocket: HandleOwner {
         try setMembership(group, interface: interface, join: false)
     }
 
+    /// Throws `EBADF` once closed: the handle's memory is freed by then.
+    private func checkOpen() throws(UVError) {
+        if isClosed { throw UVError(code: UVError.Code.badFileDescriptor, operation: "set an option on", target: "closed \(label)") }
+    }
+
     private func setMembership(_ group: String, interface: String?, join: Bool) throws {
+        try checkOpen()
         let status = uv_udp_set_membership(udp, group, interface, join ? UV_JOIN_GROUP : UV_LEAVE_GROUP)
         try UVError.check(status, join ? "join multicast group \(group) on" : "leave multicast group \(group) on", label)
     }
