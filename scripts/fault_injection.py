@@ -188,36 +188,17 @@ def fault_cycles(port, count, stop, counters):
     counters.add("cycles", done)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("server", help="path to the release ChatExample")
-    parser.add_argument("--full", action="store_true", help="longer run, more faults")
-    args = parser.parse_args()
-
-    raise_fd_limit()
-    chatbench = build_chatbench(ROOT)
-    if args.full:
-        conns, senders, msgs, rate, cycles, noread = 100, 10, 6000, 200, 20000, 50
-    else:
-        conns, senders, msgs, rate, cycles, noread = 50, 5, 1500, 150, 3000, 20
-    duration = msgs / rate
-
-    server = Server(args.server)
+def run_round(server, chatbench, settings, counters):
+    """One chatbench fanout with every fault injected meanwhile; returns chatbench's figures."""
+    conns, senders, msgs, rate, cycles, noread = settings
     port = server.port
-    time.sleep(0.2)
-    baseline_fds = server.fds()
-    baseline_rss = server.rss_kb()
-    print(f"fault injection: server pid {server.pid} on port {port}, {baseline_fds} open files at rest, "
-          f"chatbench fanout {conns} clients, {senders} senders × {msgs} lines at {rate}/s (~{duration:.0f} s)", flush=True)
-
+    duration = msgs / rate
     bench = subprocess.Popen(
         [chatbench, "fanout", "--port", str(port), "--conns", str(conns), "--senders", str(senders),
          "--msgs", str(msgs), "--rate", str(rate), "--timeout", str(int(duration + 60))],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # Start the faults once chatbench's room has settled and the broadcast is under way.
     time.sleep(1.5)
-
-    counters = Counters()
     stop = threading.Event()
     deadline = time.time() + max(3.0, duration - 2.0)
     held = []
@@ -231,7 +212,7 @@ def main():
         threading.Thread(target=fault_bigline, args=(port, stop, deadline, counters)),
         threading.Thread(target=fault_cycles, args=(port, cycles, stop, counters)),
     ]
-    peak_fds = baseline_fds
+    peak_fds = 0
     for worker in workers:
         worker.start()
     while any(worker.is_alive() for worker in workers) and time.time() < deadline + 30:
@@ -242,26 +223,10 @@ def main():
         worker.join(timeout=15)
     out, err = bench.communicate(timeout=duration + 120)
     result = parse_chatbench(out)
-
-    alive_during = server.alive()
+    alive = server.alive()
     for sock in held:
         reset(sock)
-    after_fds = server.wait_for_fds(baseline_fds) if server.alive() else -1
-    relays = server.alive() and relay_works(port)
-    after_fds = server.wait_for_fds(baseline_fds) if server.alive() else -1
-    rss = server.rss_kb() if server.alive() else 0
-    exit_status = server.stop()
-
-    faults = {name: counters.values.get(name, 0) for name in ("reset", "halfclose", "noread", "trickle", "bigline", "cycles")}
-    print("faults injected: " + ", ".join(f"{name}={count}" for name, count in faults.items())
-          + f" (total {sum(faults.values())})")
-    print(f"chatbench: exit {bench.returncode}, " + " ".join(
-        f"{key}={result.get(key, '?')}" for key in ("expected", "received", "lost", "duplicates", "gaps", "echoed", "closed")))
-    print(f"server: alive during the run: {alive_during}; relays afterwards: {relays}; open files "
-          f"{baseline_fds} at rest, {peak_fds} at peak, {after_fds} after; RSS {baseline_rss} KB → {rss} KB; "
-          f"exit status on SIGTERM: {exit_status}")
-
-    problems = list(counters.problems)
+    problems = []
     if bench.returncode != 0 or not result:
         problems.append(f"chatbench failed (exit {bench.returncode}): {err.strip()[-500:]}")
     for key in ("lost", "duplicates", "gaps", "echoed", "closed"):
@@ -269,18 +234,72 @@ def main():
             problems.append(f"chatbench {key}={result[key]}")
     if result.get("received") != result.get("expected"):
         problems.append(f"chatbench received {result.get('received')} of {result.get('expected')}")
-    if not alive_during:
+    if not alive:
         problems.append(f"the server died during the run: {server.stderr()}")
+    print(f"  round: chatbench exit {bench.returncode}, " + " ".join(
+        f"{key}={result.get(key, '?')}" for key in ("expected", "received", "lost", "duplicates", "gaps", "echoed", "closed"))
+        + f"; peak open files {peak_fds}", flush=True)
+    return result, problems
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("server", help="path to the release ChatExample")
+    parser.add_argument("--full", action="store_true", help="longer run, more faults")
+    parser.add_argument("--rounds", type=int, default=1, help="fanouts with faults, one after another, on one server")
+    args = parser.parse_args()
+
+    raise_fd_limit()
+    chatbench = build_chatbench(ROOT)
+    if args.full:
+        settings = (100, 10, 6000, 200, 20000, 50)
+    else:
+        settings = (50, 5, 1500, 150, 3000, 20)
+    conns, senders, msgs, rate, cycles, noread = settings
+
+    server = Server(args.server)
+    port = server.port
+    time.sleep(0.2)
+    baseline_fds = server.fds()
+    rss = [server.rss_kb()]
+    print(f"fault injection: server pid {server.pid} on port {port}, {baseline_fds} open files at rest, "
+          f"{args.rounds} round(s) of chatbench fanout {conns} clients, {senders} senders × {msgs} lines at {rate}/s "
+          f"(~{msgs / rate:.0f} s each)", flush=True)
+    counters = Counters()
+    problems = []
+    delivered = 0
+    after_fds = []
+    for _ in range(args.rounds):
+        result, round_problems = run_round(server, chatbench, settings, counters)
+        problems += round_problems
+        delivered += int(result.get("received", 0))
+        if not server.alive():
+            break
+        after_fds.append(server.wait_for_fds(baseline_fds))
+        rss.append(server.rss_kb())
+        print(f"  round: open files back to {after_fds[-1]} (baseline {baseline_fds}); RSS {rss[-1]} KB", flush=True)
+
+    relays = server.alive() and relay_works(port)
+    final_fds = server.wait_for_fds(baseline_fds) if server.alive() else -1
+    exit_status = server.stop()
+
+    faults = {name: counters.values.get(name, 0) for name in ("reset", "halfclose", "noread", "trickle", "bigline", "cycles")}
+    print("faults injected: " + ", ".join(f"{name}={count}" for name, count in faults.items())
+          + f" (total {sum(faults.values())})")
+    print(f"deliveries checked by chatbench: {delivered}; server relays afterwards: {relays}; open files {baseline_fds} "
+          f"at rest, {final_fds} at the end; RSS by round (KB): {rss}; exit status on SIGTERM: {exit_status}")
+
+    problems += counters.problems
     if not relays:
         problems.append("the server no longer relays after the faults")
-    if after_fds != baseline_fds:
-        problems.append(f"open files did not return to the baseline: {after_fds} != {baseline_fds}")
+    if final_fds != baseline_fds or any(count != baseline_fds for count in after_fds):
+        problems.append(f"open files did not return to the baseline {baseline_fds}: {after_fds} then {final_fds}")
     if exit_status != 0:
         problems.append(f"the server did not exit 0 on SIGTERM: {exit_status}")
     for fault in ("reset", "halfclose", "trickle", "bigline"):
         if faults[fault] == 0:
             problems.append(f"no {fault} fault was injected")
-    if faults["noread"] != noread or faults["cycles"] != cycles:
+    if faults["noread"] != noread * args.rounds or faults["cycles"] != cycles * args.rounds:
         problems.append(f"not every never-reading client or cycle ran: {faults}")
     if problems:
         for problem in problems[:20]:

@@ -28,7 +28,7 @@ def fail(message):
 class Server:
     """The release ChatExample in --plain mode on a loopback port below 32768."""
 
-    def __init__(self, binary, extra_args=(), port=None):
+    def __init__(self, binary, extra_args=(), port=None, preexec_fn=None):
         self.binary = binary
         self.logdir = tempfile.mkdtemp(prefix="uvloop-reliability-")
         self.stdout_path = os.path.join(self.logdir, "stdout")
@@ -40,6 +40,7 @@ class Server:
                 stdout=open(self.stdout_path, "wb"),
                 stderr=open(self.stderr_path, "wb"),
                 stdin=subprocess.DEVNULL,
+                preexec_fn=preexec_fn,
             )
             deadline = time.time() + 20
             while time.time() < deadline:
