@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: build with warnings as errors, the format lint, the unit tests, and the
-# integration tests that drive the release ChatExample with real nc and socket clients.
+# Runs every test: build with warnings as errors, the format lint, the unit tests, the
+# integration tests that drive the release ChatExample with real nc and socket clients, and the
+# quick reliability runs (the unit tests under ASan and TSan, short fuzzing, fault injection,
+# churn and descriptor exhaustion; the long runs are in RELIABILITY.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -20,5 +22,12 @@ swift build -c release -Xswiftc -warnings-as-errors
 python3 scripts/chat_integration.py .build/release/ChatExample
 python3 scripts/chat_features_test.py .build/release/ChatExample
 python3 scripts/examples_smoke_test.py .build/release
+
+echo "== reliability: sanitizers, fuzzing, fault injection, churn, descriptor exhaustion (RELIABILITY.md)"
+bash scripts/sanitize.sh
+bash scripts/fuzz.sh --seconds 10
+python3 scripts/fault_injection.py .build/release/ChatExample
+python3 scripts/churn.py .build/release/ChatExample --cycles 20000
+python3 scripts/fd_exhaustion.py .build/release/ChatExample --rounds 1
 
 echo "== all tests passed in $(($(date +%s) - started)) s"
