@@ -11,12 +11,14 @@ struct LoopServiceTests {
     final class Probe: Sendable {
         let started = Mutex<UnsafeContinuation<Void, Never>?>(nil)
         let outcome = Mutex<String>("running")
+        let leftOpen = Mutex<[String]>([])
     }
 
     @Test("a graceful shutdown of the group stops the loop and cancels its waits")
     func gracefulShutdownStopsTheLoop() async throws {
         let probe = Probe()
         let service = LoopService { loop in
+            loop.onOpenHandlesAtShutdown = { handles in probe.leftOpen.withLock { $0 += handles } }
             let listener = try TCPListener(host: "127.0.0.1", port: 0, on: loop)
             defer { listener.close() }
             probe.started.withLock { $0.take() }?.resume()
@@ -37,5 +39,6 @@ struct LoopServiceTests {
             try await tasks.waitForAll()
         }
         #expect(probe.outcome.withLock { $0 } == "cancelled")
+        #expect(probe.leftOpen.withLock { $0 }.isEmpty, "handles left open: \(probe.leftOpen.withLock { $0 })")
     }
 }

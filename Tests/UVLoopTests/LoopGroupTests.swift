@@ -17,7 +17,10 @@ struct LoopGroupTests {
     @Test("loops on two threads share one port with reusePort and each serves connections")
     func twoLoopsShareAPort() throws {
         let shared = Shared()
+        // Not in `shared`, which holds loop 1: the loop's closure would keep it alive.
+        let leftOpen = LeakRecorder()
         try LoopGroup.run(count: 2) { loop, index in
+            loop.onOpenHandlesAtShutdown = { handles in leftOpen.handles.withLock { $0 += handles } }
             let listener: TCPListener
             if index == 0 {
                 listener = try TCPListener(host: "127.0.0.1", port: 0, reusePort: true, on: loop)
@@ -57,6 +60,7 @@ struct LoopGroupTests {
         let served = shared.servedBy.withLock { $0 }
         #expect(served.count == 24)
         #expect(Set(served) == [0, 1], "the kernel spread connections over both loops")
+        #expect(leftOpen.handles.withLock { $0 }.isEmpty, "handles left open: \(leftOpen.handles.withLock { $0 })")
     }
 
     @Test("an error thrown by one loop's body is rethrown after all loops end")
