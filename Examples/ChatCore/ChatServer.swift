@@ -67,7 +67,7 @@ public final class ChatServer {
             self.log.notice("\(signal) received: shutting down")
             self.listener.close()
         }
-        await acceptConnections()
+        await SessionContext.$current.withValue(LoopBound(context, on: loop)) { await acceptConnections() }
         watcher.cancel()
         await shutDown()
         console.say("ChatServer exiting.")
@@ -95,12 +95,13 @@ public final class ChatServer {
                 refuse(stream)
                 continue
             }
-            let participant = room.admit(stream)
             if configuration.isPlain {
-                let session = PlainSession(participant: participant, context: context)
-                loop.spawn { await session.run() }
+                room.join(stream)
+                // The closure captures the stream alone, which then serves as its context (no
+                // heap block); the session finds the server's context as a task-local value.
+                loop.spawn { await PlainSession.run(stream) }
             } else {
-                let session = ChatSession(participant: participant, context: context)
+                let session = ChatSession(participant: room.admit(stream), context: context)
                 loop.spawn { await session.run() }
             }
         }
@@ -127,7 +128,7 @@ public final class ChatServer {
 
     private func shutDown() async {
         listener.close()
-        let streams = room.participants.map(\.stream)
+        let streams = room.streams
         room.close(farewell: configuration.isPlain ? nil : ChatText.shuttingDown)
         let unwritten = await shutdown.flush(streams, within: configuration.shutdownTimeout)
         if !unwritten.isEmpty {

@@ -30,6 +30,10 @@ public enum RenameRefusal: Error, Sendable, Equatable, CustomStringConvertible {
 /// newcomers and announces joins, renames and departures; in plain mode it prints the seed's
 /// console lines instead. Used on its loop only.
 ///
+/// A connection joins either as a ``Participant`` (``admit(_:)``: a name, a flood limiter) or,
+/// in plain mode, as a bare stream (``join(_:)``), which keeps no object per connection beyond
+/// the stream itself: an idle plain connection costs its task and its stream, nothing more.
+///
 /// ```swift
 /// let room = Room(isPlain: false, maxQueuedBytes: 1 << 20, floodLimit: (5, 10), log: log, console: .standardOutput)
 /// let alice = room.admit(stream)                    // welcomed as guest-1; the others are told
@@ -44,16 +48,17 @@ public final class Room {
     public let floodLimit: (rate: Double, burst: Int)?
     let log: Logger
     let console: Console
-    /// Everyone present, in order of arrival.
+    /// The participants present (admitted with ``admit(_:)``), in order of arrival.
     public private(set) var participants: [Participant] = []
-    /// Their streams, in the same order: the broadcast loop touches only these.
-    private var streams: [TCPStream] = []
+    /// Every connection present, participants' and bare streams', in order of arrival: the
+    /// broadcast loop touches only these.
+    public private(set) var streams: [TCPStream] = []
     private var byName: [String: Participant] = [:]
     private var nextGuestNumber = 1
     /// True once ``close(farewell:)`` was called: nothing more is relayed.
     public private(set) var isClosing = false
-    /// Participants found over their queue bound, disconnected once the current broadcast ends.
-    private var overBound: [Participant] = []
+    /// Connections found over their queue bound, disconnected once the current broadcast ends.
+    private var overBound: [TCPStream] = []
     private var isDisconnectingSlow = false
 
     /// Creates an empty room.
@@ -65,8 +70,8 @@ public final class Room {
         self.console = console
     }
 
-    /// The number of participants present.
-    public var count: Int { participants.count }
+    /// The number of connections present.
+    public var count: Int { streams.count }
 
     /// The participant called `name` (ignoring case), if present.
     public func participant(named name: String) -> Participant? { byName[Nickname.key(name)] }
@@ -99,6 +104,24 @@ public final class Room {
         return participant
     }
 
+    /// Adds a bare connection, in plain mode: no name, no participant object; prints
+    /// `Participant joined chat.`. See ``leave(_:)`` and `broadcast(_:from:)` with the stream.
+    public func join(_ stream: TCPStream) {
+        precondition(isPlain, "bare connections join plain rooms only")
+        streams.append(stream)
+        console.say("Participant joined chat.")
+        log.info("\(Room.describe(stream)) joined")
+    }
+
+    /// Takes a bare connection out of the room; false if it was already out. Does not close it
+    /// or tell anyone; see ``announceDeparture(of:peer:_:)``.
+    @discardableResult
+    public func leave(_ stream: TCPStream) -> Bool {
+        guard let index = streams.lastIndex(where: { $0 === stream }) else { return false }
+        streams.remove(at: index)
+        return true
+    }
+
     /// Takes `participant` out of the room: no more lines reach it and its name is free.
     /// Returns false if it was already out. Does not close it or tell anyone; see
     /// ``announceDeparture(of:_:)``.
@@ -106,13 +129,25 @@ public final class Room {
     public func dismiss(_ participant: Participant) -> Bool {
         guard participant.isPresent else { return false }
         participant.isPresent = false
-        if let index = participants.firstIndex(where: { $0 === participant }) {
-            participants.remove(at: index)
-            streams.remove(at: index)
-        }
+        if let index = participants.firstIndex(where: { $0 === participant }) { participants.remove(at: index) }
+        leave(participant.stream)
         if byName[Nickname.key(participant.name)] === participant { byName[Nickname.key(participant.name)] = nil }
         return true
     }
+
+    /// Says that a bare connection left: `Participant left chat.`, and the log. `peer` is its
+    /// address, read before it was closed.
+    public func announceDeparture(of stream: TCPStream, peer: SocketAddress?, _ departure: Departure) {
+        console.say("Participant left chat.")
+        let who = peer?.description ?? "unknown address"
+        switch departure {
+        case .tooSlow: log.warning("\(who) disconnected: \(departure.logDescription), \(maxQueuedBytes) bytes")
+        default: log.info("\(who) left: \(departure.logDescription)")
+        }
+    }
+
+    /// A connection in log lines: its peer's address.
+    static func describe(_ stream: TCPStream) -> String { stream.peerAddress?.description ?? "unknown address" }
 
     /// Says that `participant` left: to the others in chat mode (not while closing), as
     /// `Participant left chat.` in plain mode, and in the log.
@@ -139,6 +174,19 @@ public final class Room {
         announceDeparture(of: participant, departure)
     }
 
+    /// Takes out the connection (a participant's or a bare one), closes it at once and
+    /// announces why.
+    public func disconnect(_ stream: TCPStream, _ departure: Departure) {
+        if let participant = participants.first(where: { $0.stream === stream }) {
+            disconnect(participant, departure)
+            return
+        }
+        let peer = stream.peerAddress
+        guard leave(stream) else { return }
+        stream.close()
+        announceDeparture(of: stream, peer: peer, departure)
+    }
+
     // MARK: Names
 
     /// Renames `participant` and tells everyone; throws ``RenameRefusal`` (and changes nothing)
@@ -161,13 +209,17 @@ public final class Room {
     /// Writes `line` to every participant but `sender`, unless the room is closing. One whose
     /// queue it would take over the bound is disconnected; one already gone is skipped.
     public func broadcast(_ line: Bytes, from sender: Participant?) {
+        broadcast(line, from: sender?.stream)
+    }
+
+    /// Writes `line` to every connection but `sender`'s, as for a participant.
+    public func broadcast(_ line: Bytes, from sender: TCPStream?) {
         guard !isClosing else { return }
-        let skipped = sender?.stream
-        for (index, stream) in streams.enumerated() where stream !== skipped {
+        for stream in streams where stream !== sender {
             do {
                 try stream.write(line, queueLimit: maxQueuedBytes)
             } catch is WriteQueueFullError {
-                overBound.append(participants[index])
+                overBound.append(stream)
             } catch {
                 // Closed or failed: its own task sees that when it next reads, and leaves.
             }
@@ -177,10 +229,15 @@ public final class Room {
 
     /// Writes `line` to one participant, disconnecting it if that would take its queue over the bound.
     public func send(_ line: Bytes, to participant: Participant) {
+        send(line, to: participant.stream)
+    }
+
+    /// Writes `line` to one connection, as for a participant.
+    public func send(_ line: Bytes, to stream: TCPStream) {
         do {
-            try participant.stream.write(line, queueLimit: maxQueuedBytes)
+            try stream.write(line, queueLimit: maxQueuedBytes)
         } catch is WriteQueueFullError {
-            overBound.append(participant)
+            overBound.append(stream)
             disconnectSlowReaders()
         } catch {
             // As in `broadcast`.
@@ -193,8 +250,8 @@ public final class Room {
         guard !isDisconnectingSlow else { return }
         isDisconnectingSlow = true
         defer { isDisconnectingSlow = false }
-        while let participant = overBound.popLast() {
-            disconnect(participant, .tooSlow)
+        while let stream = overBound.popLast() {
+            disconnect(stream, .tooSlow)
         }
     }
 
@@ -205,7 +262,7 @@ public final class Room {
     public func close(farewell: Bytes?) {
         guard !isClosing else { return }
         if let farewell {
-            for participant in participants { try? participant.stream.write(farewell) }
+            for stream in streams { try? stream.write(farewell) }
         }
         isClosing = true
     }
@@ -213,6 +270,7 @@ public final class Room {
     /// Disconnects everyone present (at shutdown).
     public func disconnectAll(_ departure: Departure) {
         let everyone = participants
+        let connections = streams
         participants = []
         streams = []
         byName = [:]
@@ -220,6 +278,11 @@ public final class Room {
             participant.isPresent = false
             participant.stream.close()
             announceDeparture(of: participant, departure)
+        }
+        for stream in connections where !stream.isClosed {
+            let peer = stream.peerAddress
+            stream.close()
+            announceDeparture(of: stream, peer: peer, departure)
         }
     }
 }

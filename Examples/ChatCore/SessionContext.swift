@@ -17,6 +17,10 @@ public final class SessionContext {
     /// Where plain mode's console lines go.
     public let console: Console
 
+    /// The context of the server whose accept loop started the current task, if any. Tasks
+    /// spawned from that loop inherit it, so a session finds its server without capturing it.
+    @TaskLocal public static var current: LoopBound<SessionContext>?
+
     /// Bundles what the sessions of one server share.
     public init(configuration: ChatConfiguration, room: Room, loop: Loop, log: Logger, console: Console) {
         self.configuration = configuration

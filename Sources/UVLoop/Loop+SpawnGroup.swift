@@ -11,8 +11,8 @@ public struct SpawnGroup: ~Copyable {
     public mutating func spawn(_ body: @escaping () async throws -> Void) {
         loop.assertOnLoop("SpawnGroup.spawn")
         // Safe: spawned from the loop thread (asserted) onto the loop's serial executor.
-        let work = UncheckedBox(body)
-        group.addTask(executorPreference: loop.executor) { try await work.value() }
+        let work = SpawnedBody(body)
+        group.addTask(executorPreference: loop.executor) { try await work.run() }
     }
 
     /// Cancels every task in the group.

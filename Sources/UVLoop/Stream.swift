@@ -27,8 +27,12 @@ public class Stream: HandleOwner {
     @exclusivity(unchecked) private var writeFailure: Int32 = 0
     /// True once ``close()`` was called.
     @exclusivity(unchecked) public private(set) var isClosed = false
-    /// What `drainWaiter` waits for: an empty queue (`flush`), or ``lowWaterMark`` (`drain`).
-    private var drainsToEmpty = false
+    /// True while a task waits in `drain` or `flush`: its continuation is kept by the loop
+    /// (``Loop/writeWaiters``), not here, as few streams ever wait for writes.
+    private var isWaitingForWrites = false
+    /// The water marks, kept in 32 bits each (see ``highWaterMark``).
+    private var highWater: Int32 = 64 * 1024
+    private var lowWater: Int32 = 16 * 1024
 
     // Read side.
     @exclusivity(unchecked) private var readWaiter: UnsafeContinuation<Void, any Error>?
@@ -37,12 +41,17 @@ public class Stream: HandleOwner {
     /// Bytes written but not yet handed to libuv (flushed once per loop iteration).
     @exclusivity(unchecked) private var queued: [Bytes] = []
     @exclusivity(unchecked) private var queuedByteCount = 0
-    private var drainWaiter: UnsafeContinuation<Void, any Error>?
 
-    /// Once this many bytes are queued, ``drain()`` waits (default 64 KiB).
-    public var highWaterMark = 64 * 1024
+    /// Once this many bytes are queued, ``drain()`` waits (default 64 KiB; at most 2 GiB).
+    public var highWaterMark: Int {
+        get { Int(highWater) }
+        set { highWater = Int32(clamping: newValue) }
+    }
     /// ``drain()`` resumes once the queue is down to this many bytes (default 16 KiB).
-    public var lowWaterMark = 16 * 1024
+    public var lowWaterMark: Int {
+        get { Int(lowWater) }
+        set { lowWater = Int32(clamping: newValue) }
+    }
 
     init(loop: Loop, stream: UnsafeMutablePointer<uv_stream_t>, maxLineLength: Int) {
         self.loop = loop
@@ -246,14 +255,21 @@ public class Stream: HandleOwner {
     /// A write finished (or failed); wakes a task waiting in `drain` or `flush`.
     private func wrote(status: Int32) {
         if status < 0 && status != UVError.Code.cancelled && writeFailure == 0 { writeFailure = status }
-        guard drainWaiter != nil else { return }
+        guard isWaitingForWrites, let waiter = loop.writeWaiters[ObjectIdentifier(self)] else { return }
         if writeFailure != 0 || isClosed {
             let error = UVError(
                 code: writeFailure != 0 ? writeFailure : UVError.Code.cancelled, operation: "write to", target: endpointDescription)
-            drainWaiter.take()?.resume(throwing: error)
-        } else if bufferedWriteCount <= (drainsToEmpty ? 0 : lowWaterMark) {
-            drainWaiter.take()?.resume()
+            takeWriteWaiter()?.resume(throwing: error)
+        } else if bufferedWriteCount <= (waiter.toEmpty ? 0 : lowWaterMark) {
+            takeWriteWaiter()?.resume()
         }
+    }
+
+    /// Removes the continuation of the task waiting in `drain` or `flush`, if any.
+    private func takeWriteWaiter() -> UnsafeContinuation<Void, any Error>? {
+        guard isWaitingForWrites else { return nil }
+        isWaitingForWrites = false
+        return loop.writeWaiters.removeValue(forKey: ObjectIdentifier(self))?.continuation
     }
 
     /// Waits while more than ``highWaterMark`` bytes are queued, until at most ``lowWaterMark``
@@ -278,20 +294,20 @@ public class Stream: HandleOwner {
         if writeFailure != 0 { throw UVError(code: writeFailure, operation: "write to", target: endpointDescription) }
         if isClosed { throw UVError(code: UVError.Code.cancelled, operation: operation, target: "closed \(endpointDescription)") }
         if bufferedWriteCount <= (toEmpty ? 0 : lowWaterMark) { return }
-        precondition(drainWaiter == nil, "only one task may wait in drain or flush at a time")
-        drainsToEmpty = toEmpty
+        precondition(!isWaitingForWrites, "only one task may wait in drain or flush at a time")
         let this = UnsafeTransfer(self)
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
                 if Task.isCancelled {
                     continuation.resume(throwing: CancellationError())
                 } else {
-                    drainWaiter = continuation
+                    isWaitingForWrites = true
+                    loop.writeWaiters[ObjectIdentifier(self)] = WriteWaiter(continuation: continuation, toEmpty: toEmpty)
                 }
             }
         } onCancel: {
             // Safe: the stream is touched only after the hop to its loop's thread.
-            this.value.loop.onLoopThread { this.value.drainWaiter.take()?.resume(throwing: CancellationError()) }
+            this.value.loop.onLoopThread { this.value.takeWriteWaiter()?.resume(throwing: CancellationError()) }
         }
     }
 
@@ -337,9 +353,16 @@ public class Stream: HandleOwner {
         queuedByteCount = 0
         let error = UVError(code: UVError.Code.cancelled, operation: "read from", target: "closed \(endpointDescription)")
         readWaiter.take()?.resume(throwing: error)
-        drainWaiter.take()?.resume(throwing: error)
+        takeWriteWaiter()?.resume(throwing: error)
         uvClose(stream)
     }
+}
+
+/// A task waiting in ``Stream/drain()`` or ``Stream/flush()``, and what it waits for: an empty
+/// queue (`flush`) or the low water mark (`drain`).
+struct WriteWaiter {
+    let continuation: UnsafeContinuation<Void, any Error>
+    let toEmpty: Bool
 }
 
 /// A value handed to a `@Sendable` closure that touches it only after hopping to the thread

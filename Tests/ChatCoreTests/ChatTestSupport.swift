@@ -78,7 +78,7 @@ func close(_ clients: Client...) {
 /// A chat server on an ephemeral loopback port, run by a task of `loop`.
 struct RunningServer {
     let server: ChatServer
-    let task: Task<Void, Never>
+    let task: SpawnedTask
     let loop: Loop
 
     static func start(_ configure: (inout ChatConfiguration) -> Void = { _ in }, console: Console = Console { _ in }, on loop: Loop)

@@ -67,7 +67,7 @@ struct LoopBlockingTests {
         let timedOut = try await onLoop { loop -> Bool in
             // Fill every pool thread, so the next job waits in the queue.
             let gate = DispatchSemaphore(value: 0)
-            var blockers: [Task<Void, Never>] = []
+            var blockers: [SpawnedTask] = []
             for _ in 0..<threadPoolSize {
                 blockers.append(loop.spawn { _ = try await loop.runBlocking { gate.wait(timeout: .now() + 10) } })
             }
@@ -92,7 +92,7 @@ struct LoopBlockingTests {
         let result = try await onLoop { loop -> (Bool, Bool) in
             try await withTemporaryDirectory { dir in
                 let gate = DispatchSemaphore(value: 0)
-                var blockers: [Task<Void, Never>] = []
+                var blockers: [SpawnedTask] = []
                 for _ in 0..<threadPoolSize {
                     blockers.append(loop.spawn { _ = try await loop.runBlocking { gate.wait(timeout: .now() + 10) } })
                 }
@@ -116,7 +116,7 @@ struct LoopBlockingTests {
     func cancelQueuedLookup() async throws {
         let timedOut = try await onLoop { loop -> Bool in
             let gate = DispatchSemaphore(value: 0)
-            var blockers: [Task<Void, Never>] = []
+            var blockers: [SpawnedTask] = []
             for _ in 0..<threadPoolSize {
                 blockers.append(loop.spawn { _ = try await loop.runBlocking { gate.wait(timeout: .now() + 10) } })
             }

@@ -36,7 +36,7 @@ struct LoopTests {
         let total = try await onLoop { loop in
             final class Counter { var value = 0 }
             let counter = Counter()
-            var tasks: [Task<Void, Never>] = []
+            var tasks: [SpawnedTask] = []
             for i in 1...10 {
                 tasks.append(loop.spawn { counter.value += i })
             }
