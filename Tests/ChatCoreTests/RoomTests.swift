@@ -156,6 +156,49 @@ struct RoomTests {
             ])
     }
 
+    @Test("plain mode: bare streams join, get every other's lines, leave once; a slow one is disconnected")
+    func bareStreams() async throws {
+        let recorder = ConsoleRecorder()
+        let outcome = try await onLoop { [console = recorder.console] loop -> ([UInt8], [UInt8], Bool, Bool, Int, Bool) in
+            let room = Room(isPlain: true, maxQueuedBytes: 64 * 1024, floodLimit: nil, log: quietLog, console: console)
+            let listener = try TCPListener(host: "127.0.0.1", port: 0, on: loop)
+            defer { listener.close() }
+            var clients: [Client] = []
+            var streams: [TCPStream] = []
+            for _ in 0..<3 {
+                clients.append(try await Client.connect(to: listener.port, on: loop))
+                let stream = try await listener.accept()
+                room.join(stream)
+                streams.append(stream)
+            }
+            defer { for client in clients { client.close() } }
+            room.broadcast(Bytes("hi\n"), from: streams[0])
+            room.broadcast(Bytes("yo\n"), from: streams[1])
+            let atTwo = try await clients[2].rawLine() + (try await clients[2].rawLine())
+            let atZero = try await clients[0].rawLine()
+            let left = room.leave(streams[1])
+            let leftTwice = room.leave(streams[1])
+            streams[1].close()
+            // clients[2] never reads: the room disconnects it once its queue passes the bound.
+            let line = Bytes(String(repeating: "x", count: 1000) + "\n")
+            var sent = 0
+            while !streams[2].isClosed && sent < 100_000 {
+                room.broadcast(line, from: streams[0])
+                sent += 1
+                if sent % 50 == 0 { try await loop.sleep(for: .zero) }  // let the loop write
+            }
+            let count = room.count
+            room.disconnectAll(.shutdown)
+            return (atTwo, atZero, left, leftTwice, count, streams[2].isClosed)
+        }
+        #expect(outcome.0 == Array("hi\nyo\n".utf8))
+        #expect(outcome.1 == Array("yo\n".utf8))
+        #expect(outcome.2 && !outcome.3)
+        #expect(outcome.4 == 1)
+        #expect(outcome.5)
+        #expect(recorder.captured == Array(repeating: "Participant joined chat.", count: 3) + Array(repeating: "Participant left chat.", count: 2))
+    }
+
     @Test("closing stops relaying and queues the farewell to everyone")
     func closing() async throws {
         let lines = try await onLoop { loop -> [String] in
