@@ -196,7 +196,9 @@ struct RoomTests {
         #expect(outcome.2 && !outcome.3)
         #expect(outcome.4 == 1)
         #expect(outcome.5)
-        #expect(recorder.captured == Array(repeating: "Participant joined chat.", count: 3) + Array(repeating: "Participant left chat.", count: 2))
+        #expect(
+            recorder.captured == Array(repeating: "Participant joined chat.", count: 3)
+                + Array(repeating: "Participant left chat.", count: 2))
     }
 
     @Test("closing stops relaying and queues the farewell to everyone")
