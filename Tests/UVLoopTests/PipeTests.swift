@@ -172,7 +172,7 @@ struct PipeTests {
 
     @Test("a terminal opens as a TTYStream with its window size, and reads lines typed on it")
     func terminal() async throws {
-        let result = try await onLoop { loop -> (Int, Int, String?, String?) in
+        let result = try await onLoop { loop -> (Int, Int, String?, String?, [String]) in
             var master: Int32 = -1
             var slave: Int32 = -1
             var size = winsize(ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0)
@@ -200,8 +200,14 @@ struct PipeTests {
             try tty.setMode(.raw)
             try tty.setMode(.normal)
             TTYStream.resetMode()
-            return (width, height, typed, shown)
+            // Once closed, the handle's memory is gone: both calls throw EBADF instead of using it.
+            tty.close()
+            var afterClose: [String] = []
+            do { _ = try tty.windowSize() } catch let error as UVError { afterClose.append(error.name) }
+            do { try tty.setMode(.raw) } catch let error as UVError { afterClose.append(error.name) }
+            return (width, height, typed, shown, afterClose)
         }
+        #expect(result.4 == ["EBADF", "EBADF"])
         #expect(result.0 == 80)
         #expect(result.1 == 24)
         #expect(result.2 == "typed")

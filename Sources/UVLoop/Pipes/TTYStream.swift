@@ -53,6 +53,7 @@ public final class TTYStream: Stream {
     /// shell back a normal terminal.
     public func setMode(_ mode: Mode) throws {
         loop.assertOnLoop("setMode")
+        try checkOpen("set mode of")
         let value: uv_tty_mode_t =
             switch mode {
             case .normal: UV_TTY_MODE_NORMAL
@@ -71,10 +72,18 @@ public final class TTYStream: Stream {
     /// The terminal's size in columns and rows.
     public func windowSize() throws -> (width: Int, height: Int) {
         loop.assertOnLoop("windowSize")
+        try checkOpen("get window size of")
         var width: Int32 = 0
         var height: Int32 = 0
         try UVError.check(uv_tty_get_winsize(tty, &width, &height), "get window size of", endpointDescription)
         return (Int(width), Int(height))
+    }
+
+    /// Throws `EBADF` once closed: the handle's memory is freed by then.
+    private func checkOpen(_ operation: String) throws(UVError) {
+        if isClosed {
+            throw UVError(code: UVError.Code.badFileDescriptor, operation: operation, target: "closed \(endpointDescription)")
+        }
     }
 
     override var endpointDescription: String { "terminal (fd \(fileDescriptor))" }
