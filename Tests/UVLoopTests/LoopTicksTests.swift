@@ -31,7 +31,9 @@ struct LoopTicksTests {
             for try await tick in loop.ticks(every: .milliseconds(2)) {
                 seen.append(tick)
                 if seen.count == 2 { break }
-                try await loop.sleep(for: .milliseconds(30))
+                // Long against the 2 ms interval: only a loop stalled for all of it (a slow,
+                // sanitized build) would see no tick in between.
+                try await loop.sleep(for: .milliseconds(100))
             }
             return seen
         }
