@@ -215,15 +215,8 @@ public final class Room {
     /// Writes `line` to every connection but `sender`'s, as for a participant.
     public func broadcast(_ line: Bytes, from sender: TCPStream?) {
         guard !isClosing else { return }
-        for stream in streams where stream !== sender {
-            do {
-                try stream.write(line, queueLimit: maxQueuedBytes)
-            } catch is WriteQueueFullError {
-                overBound.append(stream)
-            } catch {
-                // Closed or failed: its own task sees that when it next reads, and leaves.
-            }
-        }
+        // Closed or failed streams are skipped: their own tasks see that when they next read.
+        Stream.broadcast(line, to: streams, except: sender, queueLimit: maxQueuedBytes) { overBound.append($0) }
         if !overBound.isEmpty { disconnectSlowReaders() }
     }
 

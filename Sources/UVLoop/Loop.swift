@@ -201,19 +201,19 @@ public final class Loop: @unchecked Sendable {
     }
 
     /// Emptied write-queue arrays, lent to streams so that writing allocates no array.
-    @exclusivity(unchecked) private var spareQueues: [[Bytes]] = []
+    @exclusivity(unchecked) private var spareQueues: [[QueuedChunk]] = []
 
     /// An empty array with capacity for a stream's writes of one iteration.
-    func spareQueue() -> [Bytes] {
+    func spareQueue() -> [QueuedChunk] {
         spareQueues.popLast() ?? []
     }
 
     /// Takes back a written request's array (emptied, capacity kept); leaves `buffers` empty.
-    func recycle(_ buffers: inout [Bytes]) {
-        var array: [Bytes] = []
+    func recycle(_ buffers: inout [QueuedChunk]) {
+        var array: [QueuedChunk] = []
         swap(&array, &buffers)
+        QueuedChunk.releaseAll(&array)
         guard spareQueues.count < 1024, array.capacity <= 256 else { return }
-        array.removeAll(keepingCapacity: true)
         spareQueues.append(array)
     }
 

@@ -38,7 +38,7 @@ extension Stream {
     public func write(_ bytes: Bytes, queueLimit: Int) throws {
         try write(bytes)
         // The write succeeded, so the stream is open and its handle valid.
-        let backlog = uv_stream_get_write_queue_size(stream)
+        let backlog = kernelBacklog
         if backlog > queueLimit { throw WriteQueueFullError(limit: queueLimit, queued: backlog) }
     }
 }

@@ -39,7 +39,8 @@ public class Stream: HandleOwner {
 
     // Write side.
     /// Bytes written but not yet handed to libuv (flushed once per loop iteration).
-    @exclusivity(unchecked) private var queued: [Bytes] = []
+    /// Each chunk holds one reference to its storage (see ``QueuedChunk``).
+    @exclusivity(unchecked) private var queued: [QueuedChunk] = []
     @exclusivity(unchecked) private var queuedByteCount = 0
 
     /// Once this many bytes are queued, ``drain()`` waits (default 64 KiB; at most 2 GiB).
@@ -203,16 +204,34 @@ public class Stream: HandleOwner {
         loop.assertOnLoop("write")
         if isClosed { throw UVError(code: UVError.Code.brokenPipe, operation: "write to", target: "closed \(endpointDescription)") }
         if writeFailure != 0 { throw UVError(code: writeFailure, operation: "write to", target: endpointDescription) }
+        enqueue(bytes)
+    }
+
+    /// True while writes are accepted: open, and no earlier write failed.
+    final var isWritable: Bool { !isClosed && writeFailure == 0 }
+
+    /// Queues `bytes` on an open stream without the checks of `write` (the caller made them).
+    final func enqueue(_ bytes: Bytes) {
         guard bytes.count > 0 else { return }
+        _ = Unmanaged.passUnretained(bytes.storage).retain()
+        enqueue(unretained: bytes)
+    }
+
+    /// Queues `bytes` whose reference for this queue the caller has already taken; a chunk
+    /// of no bytes is not queued (nor should its reference have been taken).
+    final func enqueue(unretained bytes: Bytes) {
         // An idle stream holds no queue array; it borrows a spare one for this iteration.
         if queued.capacity == 0 { queued = loop.spareQueue() }
-        queued.append(bytes)
+        queued.append(QueuedChunk(unretained: bytes))
         queuedByteCount += bytes.count
         if !isScheduled {
             isScheduled = true
             loop.scheduleFlush(self)
         }
     }
+
+    /// Bytes handed to libuv but not yet taken by the kernel (the handle is open).
+    final var kernelBacklog: Int { stream.pointee.write_queue_size }
 
     /// Queues the UTF-8 bytes of `string`.
     public func write(_ string: String) throws {
@@ -230,9 +249,13 @@ public class Stream: HandleOwner {
         let request = loop.writeRequests.take()
         request.pointee.buffers = buffers
         let status: Int32 = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: buffers.count) { bufs in
-            for (index, bytes) in buffers.enumerated() {
-                let base = bytes.storage.withBase { $0 + bytes.offset }
-                bufs[index] = uv_buf_init(base.assumingMemoryBound(to: CChar.self), UInt32(bytes.count))
+            // Read in place: each chunk holds a reference to its storage until written.
+            buffers.withUnsafeBufferPointer { chunks in
+                for index in chunks.indices {
+                    let base = chunks[index].storage._withUnsafeGuaranteedRef { storage in storage.withBase { $0 } }
+                    bufs[index] = uv_buf_t(
+                        base: (base + chunks[index].offset).assumingMemoryBound(to: CChar.self), len: chunks[index].count)
+                }
             }
             return uv_write(
                 &request.pointee.request, stream, bufs.baseAddress, UInt32(buffers.count),
@@ -349,6 +372,7 @@ public class Stream: HandleOwner {
         loop.assertOnLoop("close")
         guard !isClosed else { return }
         isClosed = true
+        QueuedChunk.releaseAll(&queued)
         queued = []
         queuedByteCount = 0
         let error = UVError(code: UVError.Code.cancelled, operation: "read from", target: "closed \(endpointDescription)")

@@ -1,0 +1,45 @@
+extension Stream {
+    /// Writes `bytes` to every stream of `streams` but `sender`, each under `queueLimit` as
+    /// ``write(_:queueLimit:)`` would, and calls `overLimit` for each stream whose backlog is
+    /// over it (the caller usually closes it). Streams closed or failed are skipped.
+    ///
+    /// The fan-out of a chat room or a pub/sub server: the bytes are shared, not copied, and
+    /// the loop thread is checked once rather than per recipient, so each recipient costs a
+    /// queue append and a reference count.
+    ///
+    /// ```swift
+    /// Stream.broadcast(line, to: room, except: sender, queueLimit: 1 << 20) { slow in slow.close() }
+    /// ```
+    public static func broadcast<S: Stream>(
+        _ bytes: Bytes, to streams: [S], except sender: S?, queueLimit: Int, overLimit: (S) -> Void
+    ) {
+        guard let first = streams.first else { return }
+        first.loop.assertOnLoop("broadcast")
+        guard bytes.count > 0 else { return }
+        let skipped = sender.map { ObjectIdentifier($0) }
+        var overLimitStreams: [Stream] = []
+        // The queues' references to the bytes are taken in one step at the end, for all the
+        // recipients: nothing below can release one of them (no stream is closed or written
+        // during the loop), and the caller's `bytes` keeps the storage alive meanwhile.
+        var recipients: UInt32 = 0
+        streams.withUnsafeBufferPointer { typed in
+            guard let base = typed.baseAddress else { return }
+            // `S` is a class, so its references have `Stream`'s layout: walking them as `Stream`
+            // keeps the loop free of generic calls.
+            let all = UnsafeRawPointer(base).assumingMemoryBound(to: Stream.self)
+            for index in 0..<typed.count {
+                // Unmanaged: `streams` holds every element for the whole call, so the stream
+                // needs no retain of its own while its queue is appended to.
+                let isOverLimit = Unmanaged.passUnretained(all[index])._withUnsafeGuaranteedRef { stream -> Bool in
+                    guard ObjectIdentifier(stream) != skipped, stream.isWritable else { return false }
+                    stream.enqueue(unretained: bytes)
+                    recipients += 1
+                    return stream.kernelBacklog > queueLimit
+                }
+                if isOverLimit { overLimitStreams.append(all[index]) }
+            }
+        }
+        if recipients > 0 { _ = retainObject(Unmanaged.passUnretained(bytes.storage).toOpaque(), recipients) }
+        for stream in overLimitStreams { overLimit(unsafeDowncast(stream, to: S.self)) }
+    }
+}
