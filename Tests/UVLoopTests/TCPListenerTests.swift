@@ -150,9 +150,8 @@ struct TCPListenerTests {
             let listener = try TCPListener(host: "127.0.0.1", port: 0, on: loop)
             defer { listener.close() }
             var servers: [(Int, TCPStream)] = []
-            var acceptors: [Task<Void, Never>] = []
-            for index in 0..<3 {
-                acceptors.append(loop.spawn { servers.append((index, try await listener.accept())) })
+            let acceptors = (0..<3).map { index in
+                loop.spawn { servers.append((index, try await listener.accept())) }
             }
             await Task.yield()  // the acceptors run first (the loop's queue is FIFO) and wait
             var clients: [TCPStream] = []
