@@ -73,8 +73,7 @@ def main():
     if args.batch + 100 > limit:
         fail(f"a batch of {args.batch} does not fit in the open-file limit {limit}")
     server = Server(args.server)
-    time.sleep(0.2)
-    baseline = server.fds()
+    baseline = server.fds_at_rest()
     rss = [server.rss_kb()]
     print(f"churn: server pid {server.pid} port {server.port}, {baseline} open files at rest, RSS {rss[0]} KB; "
           f"{args.cycles} cycles in batches of {args.batch}", flush=True)

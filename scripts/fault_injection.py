@@ -259,8 +259,7 @@ def main():
 
     server = Server(args.server)
     port = server.port
-    time.sleep(0.2)
-    baseline_fds = server.fds()
+    baseline_fds = server.fds_at_rest()
     rss = [server.rss_kb()]
     print(f"fault injection: server pid {server.pid} on port {port}, {baseline_fds} open files at rest, "
           f"{args.rounds} round(s) of chatbench fanout {conns} clients, {senders} senders × {msgs} lines at {rate}/s "

@@ -12,4 +12,8 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <errno.h>
+#include <sys/socket.h>
+
+// glibc declares accept4(2) only under _GNU_SOURCE, which Swift's Glibc module is built without.
+int accept4(int fd, struct sockaddr *restrict address, socklen_t *restrict length, int flags);
 #endif

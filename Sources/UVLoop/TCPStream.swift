@@ -28,6 +28,23 @@ public final class TCPStream: Stream {
         super.init(loop: loop, stream: UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_stream_t.self), maxLineLength: maxLineLength)
     }
 
+    /// Wraps `socket`, a connected socket that ``TCPListener`` accepted, and takes ownership of
+    /// it: if libuv cannot take it (`uv_tcp_open`), the socket is closed and the error thrown.
+    convenience init(loop: Loop, socket: Int32, maxLineLength: Int) throws(UVError) {
+        do {
+            try self.init(loop: loop, maxLineLength: maxLineLength)
+        } catch {
+            ListeningSocket.close(socket)
+            throw error
+        }
+        let status = uv_tcp_open(tcp, socket)
+        if status < 0 {
+            close()
+            ListeningSocket.close(socket)
+            throw UVError(code: status, operation: "open accepted TCP socket")
+        }
+    }
+
     /// Connects to `host` (a name or numeric address) and `port`, trying each address the name
     /// resolves to in turn. Throws `UVError` (e.g. `ECONNREFUSED`, `EAI_NONAME`) naming the
     /// address, or `CancellationError`. Wrap it in ``Loop/withTimeout(_:_:)`` to bound the wait.

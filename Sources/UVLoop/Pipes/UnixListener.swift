@@ -13,14 +13,11 @@ import CLibUV
 public final class UnixListener: HandleOwner {
     let loop: Loop
     let pipe: UnsafeMutablePointer<uv_pipe_t>
-    /// Connections accepted from libuv but not yet taken by `accept()`.
-    private var ready: [PipeStream] = []
-    /// True when libuv holds a connection we declined to take because `ready` was full.
+    /// Connections accepted from libuv ahead of `accept()` calls (at most 256), and the tasks
+    /// waiting in it.
+    private let queue: AcceptQueue<PipeStream>
+    /// True when libuv holds a connection we declined to take because `queue` was full.
     private var isHoldingConnection = false
-    private var acceptFailure: Int32 = 0
-    private let waiter: WaitQueue<PipeStream>
-    /// Connections accepted ahead of `accept()` calls, at most.
-    private let readyLimit = 256
     /// The socket's path.
     public let path: String
     /// Lines longer than this make accepted streams' `readLine` throw (default 64 KiB).
@@ -36,7 +33,7 @@ public final class UnixListener: HandleOwner {
         loop.assertOnLoop("create a Unix listener")
         self.loop = loop
         self.path = path
-        waiter = WaitQueue(loop: loop)
+        queue = AcceptQueue(loop: loop, limit: 256)
         pipe = allocateHandle(UV_NAMED_PIPE, as: uv_pipe_t.self)
         let status = uv_pipe_init(loop.uv, pipe, 0)
         if status < 0 {
@@ -64,40 +61,33 @@ public final class UnixListener: HandleOwner {
     /// was closed (`ECANCELED`), and `CancellationError` if the task is cancelled.
     public func accept() async throws -> PipeStream {
         loop.assertOnLoop("accept")
-        if let stream = takeReady() { return stream }
-        if acceptFailure != 0 {
-            let code = acceptFailure
-            acceptFailure = 0
-            throw UVError(code: code, operation: "accept on", target: "Unix socket \(path)")
+        if let next = queue.takeNext() {
+            if isHoldingConnection {
+                isHoldingConnection = false
+                connectionArrived(status: 0)
+            }
+            return try next.get()
         }
         if isClosed { throw closedError }
-        return try await waiter.wait()
+        return try await queue.wait()
     }
 
     private var closedError: UVError {
         UVError(code: UVError.Code.cancelled, operation: "accept on", target: "closed Unix listener \(path)")
     }
 
-    private func takeReady() -> PipeStream? {
-        guard !ready.isEmpty else { return nil }
-        let stream = ready.removeFirst()
-        if isHoldingConnection {
-            isHoldingConnection = false
-            connectionArrived(status: 0)
-        }
-        return stream
+    private func acceptError(_ code: Int32) -> UVError {
+        UVError(code: code, operation: "accept on", target: "Unix socket \(path)")
     }
 
     /// The connection callback: takes the connection from libuv, or leaves it there (which
-    /// pauses accepting) while `readyLimit` connections wait for `accept()`.
+    /// pauses accepting) while the queue is full and nobody waits.
     private func connectionArrived(status: Int32) {
         if status < 0 {
-            if !waiter.resumeFirst(with: .failure(UVError(code: status, operation: "accept on", target: "Unix socket \(path)"))) {
-                acceptFailure = status
-            }
+            queue.append(failure: acceptError(status))
             return
         }
-        if waiter.isEmpty && ready.count >= readyLimit {
+        if queue.demand == 0 {
             isHoldingConnection = true
             return
         }
@@ -105,17 +95,19 @@ public final class UnixListener: HandleOwner {
         do {
             stream = try PipeStream(loop: loop, label: "Unix socket \(path) (accepted)", maxLineLength: maxLineLength)
         } catch {
-            acceptFailure = error.code
+            queue.append(failure: acceptError(error.code))
             return
         }
         let server = UnsafeMutableRawPointer(pipe).assumingMemoryBound(to: uv_stream_t.self)
         let accepted = uv_accept(server, stream.stream)
         if accepted < 0 {
             stream.close()
-            if accepted != Int32(UV_EAGAIN.rawValue) { acceptFailure = accepted }
+            if accepted != Int32(UV_EAGAIN.rawValue) {
+                queue.append(failure: acceptError(accepted))
+            }
             return
         }
-        if !waiter.resumeFirst(with: .success(stream)) { ready.append(stream) }
+        queue.append(stream)
     }
 
     /// Stops listening and removes the socket file. Tasks waiting in ``accept()`` get `UVError`
@@ -124,9 +116,7 @@ public final class UnixListener: HandleOwner {
         loop.assertOnLoop("close")
         guard !isClosed else { return }
         isClosed = true
-        waiter.resumeAll(with: .failure(closedError))
-        for stream in ready { stream.close() }
-        ready = []
+        for stream in queue.close(failing: closedError) { stream.close() }
         // libuv unlinks the socket file when it closes a bound pipe.
         uvClose(pipe)
     }
