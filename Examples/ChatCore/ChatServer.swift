@@ -77,18 +77,25 @@ public final class ChatServer {
     public func stop() { shutdown.trigger(.terminate) }
 
     private func acceptConnections() async {
-        var isFailing = false
+        // Accept failures (out of file descriptors, say) are logged at most every 10 s, with a
+        // count of those in between; the listener itself backs off before it tries again.
+        var lastFailureReport: ContinuousClock.Instant?
+        var unreportedFailures = 0
         while true {
             let stream: TCPStream
             do {
                 stream = try await listener.accept()
-                isFailing = false
             } catch {
                 if listener.isClosed || error is CancellationError { return }
-                // Out of file descriptors, for example: back off, then accept again.
-                if !isFailing { log.error("accepting failed: \(error); retrying every 100 ms") }
-                isFailing = true
-                do { try await loop.sleep(for: .milliseconds(100)) } catch { return }
+                let now = ContinuousClock.now
+                if let last = lastFailureReport, now - last < .seconds(10) {
+                    unreportedFailures += 1
+                } else {
+                    let since = unreportedFailures > 0 ? " (\(unreportedFailures) more since the last report)" : ""
+                    log.error("accepting failed: \(error)\(since); the listener backs off and retries")
+                    lastFailureReport = now
+                    unreportedFailures = 0
+                }
                 continue
             }
             if room.count >= participantLimit {

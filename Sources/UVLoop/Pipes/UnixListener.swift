@@ -57,8 +57,10 @@ public final class UnixListener: HandleOwner {
 
     /// Waits for the next connection.
     ///
-    /// Throws `UVError` if accepting failed (`EMFILE`: back off and try again) or the listener
-    /// was closed (`ECANCELED`), and `CancellationError` if the task is cancelled.
+    /// Throws `UVError` if the listener was closed (`ECANCELED`), and `CancellationError` if the
+    /// task is cancelled. Unlike ``TCPListener``, it accepts through libuv, which on running out
+    /// of file descriptors closes the pending connections itself (its reserve-descriptor trick)
+    /// and reports nothing; see docs/DESIGN.md §6b.
     public func accept() async throws -> PipeStream {
         loop.assertOnLoop("accept")
         if let next = queue.takeNext() {
