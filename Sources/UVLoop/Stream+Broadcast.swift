@@ -13,8 +13,6 @@ extension Stream {
     public static func broadcast<S: Stream>(
         _ bytes: Bytes, to streams: [S], except sender: S?, queueLimit: Int, overLimit: (S) -> Void
     ) {
-        guard let first = streams.first else { return }
-        first.loop.assertOnLoop("broadcast")
         guard bytes.count > 0 else { return }
         let skipped = sender.map { ObjectIdentifier($0) }
         var overLimitStreams: [Stream] = []
@@ -23,10 +21,11 @@ extension Stream {
         // during the loop), and the caller's `bytes` keeps the storage alive meanwhile.
         var recipients: UInt32 = 0
         streams.withUnsafeBufferPointer { typed in
-            guard let base = typed.baseAddress else { return }
+            guard let base = typed.baseAddress, typed.count > 0 else { return }
             // `S` is a class, so its references have `Stream`'s layout: walking them as `Stream`
             // keeps the loop free of generic calls.
             let all = UnsafeRawPointer(base).assumingMemoryBound(to: Stream.self)
+            all[0].loop.assertOnLoop("broadcast")
             for index in 0..<typed.count {
                 // Unmanaged: `streams` holds every element for the whole call, so the stream
                 // needs no retain of its own while its queue is appended to.
