@@ -7,9 +7,7 @@
 final class AcceptQueue<Connection> {
     /// Connections (and a failure) held for `accept()` calls, at most.
     let limit: Int
-    private var ready: [Result<Connection, UVError>] = []
-    /// Index of the oldest entry of `ready` not yet taken.
-    private var head = 0
+    private var ready = FIFO<Result<Connection, UVError>>()
     private var isFailureQueued = false
     private let waiters: WaitQueue<Connection>
 
@@ -19,7 +17,7 @@ final class AcceptQueue<Connection> {
     }
 
     /// Entries accepted and not yet taken.
-    var readyCount: Int { ready.count - head }
+    var readyCount: Int { ready.count }
 
     /// Tasks waiting in `accept()`; nonzero only while nothing is ready.
     var waiterCount: Int { waiters.count }
@@ -42,17 +40,7 @@ final class AcceptQueue<Connection> {
 
     /// The oldest queued connection or failure, or `nil` if none.
     func takeNext() -> Result<Connection, UVError>? {
-        guard head < ready.count else { return nil }
-        let next = ready[head]
-        head += 1
-        if head == ready.count {
-            ready.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= limit {
-            // Never empty while a consumer lags: drop the taken entries (at most `limit` moved).
-            ready.removeFirst(head)
-            head = 0
-        }
+        guard let next = ready.popFirst() else { return nil }
         if case .failure = next { isFailureQueued = false }
         return next
     }

@@ -17,8 +17,7 @@ public final class Channel<Element>: AsyncSequence {
 
     /// The most elements held before `send` waits.
     public let capacity: Int
-    private var buffer: [Element] = []
-    private var head = 0
+    private var buffer = FIFO<Element>()
     private let receivers: WaitQueue<Element?>
     private let senders: WaitQueue<Void>
     /// True once ``close()`` was called.
@@ -33,7 +32,7 @@ public final class Channel<Element>: AsyncSequence {
     }
 
     /// The number of buffered elements.
-    public var count: Int { buffer.count - head }
+    public var count: Int { buffer.count }
 
     /// Sends `element`, waiting while the channel is full.
     ///
@@ -72,13 +71,7 @@ public final class Channel<Element>: AsyncSequence {
     }
 
     private func takeBuffered() -> Element? {
-        guard head < buffer.count else { return nil }
-        let element = buffer[head]
-        head += 1
-        if head == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            head = 0
-        }
+        guard let element = buffer.popFirst() else { return nil }
         senders.resumeFirst(with: .success(()))
         return element
     }
