@@ -111,15 +111,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Helpers the test targets share: a test's own loop, with a failure on any handle left open.
+        .target(
+            name: "UVLoopTestSupport",
+            dependencies: ["UVLoop"],
+            path: "Tests/UVLoopTestSupport"
+        ),
         .testTarget(
             name: "UVLoopTests",
-            dependencies: ["UVLoop"]
+            dependencies: ["UVLoop", "UVLoopTestSupport"]
         ),
         .testTarget(
             name: "ChatCoreTests",
             dependencies: [
                 "ChatCore",
                 "UVLoop",
+                "UVLoopTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,6 +1,7 @@
 import ChatCore
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 /// Runs a chat server and `body` with it on a fresh loop; stops the server and closes the
 /// clients `body` made afterwards.

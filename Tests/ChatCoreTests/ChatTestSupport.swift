@@ -3,26 +3,7 @@ import Logging
 import Synchronization
 import Testing
 import UVLoop
-
-/// Handles a loop reported open at shutdown.
-final class LeakRecorder: Sendable {
-    let handles = Mutex<[String]>([])
-}
-
-/// Runs `body` on a fresh loop on its own thread; the test fails if a handle is left open.
-func onLoop<T: Sendable>(
-    sourceLocation: SourceLocation = #_sourceLocation,
-    _ body: @escaping @Sendable (Loop) async throws -> T
-) async throws -> T {
-    let leaks = LeakRecorder()
-    let result = try await Loop.runOnNewThread { loop in
-        loop.onOpenHandlesAtShutdown = { handles in leaks.handles.withLock { $0 = handles } }
-        return try await body(loop)
-    }
-    let left = leaks.handles.withLock { $0 }
-    #expect(left.isEmpty, "handles left open: \(left)", sourceLocation: sourceLocation)
-    return result
-}
+import UVLoopTestSupport
 
 /// A logger that drops everything, so test output stays readable.
 let quietLog = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }

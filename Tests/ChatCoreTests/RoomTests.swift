@@ -1,6 +1,7 @@
 import ChatCore
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 /// A room of `count` participants: clients connected to server-side streams the room admitted.
 func makeRoom(

@@ -1,5 +1,6 @@
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 @Suite("Coordination")
 struct CoordinationTests {

@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -251,10 +252,7 @@ struct ErrorSurfaceTests {
     func writeAfterHalfClose() async throws {
         let result = try await onCheckedLoop { loop -> [String] in
             let (client, server) = try await connectedPair(on: loop)
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             try await client.closeWrite()
             let afterShutdown = await outcome {
                 try client.write("after FIN\n")
@@ -273,10 +271,7 @@ struct ErrorSurfaceTests {
     func closeWriteAlreadyCancelled() async throws {
         let name = try await onCheckedLoop { loop -> String in
             let (client, server) = try await connectedPair(on: loop)
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             var name = ""
             let task = loop.spawn {
                 withUnsafeCurrentTask { $0?.cancel() }
@@ -306,10 +301,7 @@ struct ErrorSurfaceTests {
                 let listener = try TCPListener(host: "127.0.0.1", port: 0, on: loop)
                 defer { listener.close() }
                 let (client, server) = try await connectedPair(on: loop)
-                defer {
-                    client.close()
-                    server.close()
-                }
+                defer { close(client, server) }
                 func record(_ what: String, _ body: @escaping () async throws -> Any?) {
                     loop.spawn {
                         let name = await outcome(body)

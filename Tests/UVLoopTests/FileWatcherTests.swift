@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 @Suite("File watcher")
 struct FileWatcherTests {

@@ -1,5 +1,6 @@
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -69,10 +70,7 @@ struct GracefulShutdownTests {
     func flushesEverything() async throws {
         let result = try await onLoop { loop -> (Int, String?) in
             let (client, server) = try await connectedPair(on: loop)
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             let shutdown = try GracefulShutdown(on: loop, signals: [.user1])
             defer { shutdown.close() }
             try server.write("last words\n")
@@ -93,10 +91,7 @@ struct GracefulShutdownTests {
     func flushTimesOut() async throws {
         let left = try await onLoop { loop -> Int in
             let (client, server) = try await connectedPair(on: loop)
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             let shutdown = try GracefulShutdown(on: loop, signals: [.user1])
             defer { shutdown.close() }
             try overfill(server)
@@ -111,10 +106,7 @@ struct GracefulShutdownTests {
     func secondSignalEndsFlush() async throws {
         let elapsed = try await onLoop { loop -> Duration in
             let (client, server) = try await connectedPair(on: loop)
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             let shutdown = try GracefulShutdown(on: loop, signals: [.user1])
             defer { shutdown.close() }
             shutdown.trigger(.terminate)

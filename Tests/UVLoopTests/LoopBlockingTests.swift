@@ -3,6 +3,7 @@ import Glibc
 import Synchronization
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 /// A flag shared between a pool job and the test.
 final class SharedFlag: Sendable {

@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 @Suite("Loop.current, SpawnedTask and LoopBound")
 struct LoopCurrentTests {

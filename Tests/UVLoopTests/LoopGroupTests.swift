@@ -2,6 +2,7 @@ import Dispatch
 import Synchronization
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 @Suite("LoopGroup")
 struct LoopGroupTests {

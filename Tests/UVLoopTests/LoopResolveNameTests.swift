@@ -1,5 +1,6 @@
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 @Suite("Reverse lookup")
 struct LoopResolveNameTests {

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 // SIGWINCH and SIGURG are ignored by default, so a stray one cannot end the test run, and no
 // other test listens for them.

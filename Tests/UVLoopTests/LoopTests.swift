@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 #if canImport(Glibc)
     import Glibc

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 @Suite("Unix sockets and pipes")
 struct PipeTests {
@@ -13,10 +14,7 @@ struct PipeTests {
                 defer { listener.close() }
                 let client = try await PipeStream.connect(path: path, on: loop)
                 let server = try await listener.accept()
-                defer {
-                    client.close()
-                    server.close()
-                }
+                defer { close(client, server) }
                 #expect(client.peerPath == path)
                 #expect(server.localPath == path)
                 try client.write("hello\nsplit ")
@@ -90,10 +88,7 @@ struct PipeTests {
                 }
                 let client = try await PipeStream.connect(path: first.path, on: loop)
                 let server = try await first.accept()
-                defer {
-                    client.close()
-                    server.close()
-                }
+                defer { close(client, server) }
                 try client.write("still here\n")
                 return (code, try await server.readLine())
             }
@@ -140,10 +135,7 @@ struct PipeTests {
                 await acceptor.value
                 let client = try await PipeStream.connect(path: listener.path, on: loop)
                 let server = try await listener.accept()
-                defer {
-                    client.close()
-                    server.close()
-                }
+                defer { close(client, server) }
                 try client.write("after\n")
                 return (outcome, try await server.readLine())
             }

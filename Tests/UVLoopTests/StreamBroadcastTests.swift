@@ -1,5 +1,6 @@
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 @Suite("Stream.broadcast")
 struct StreamBroadcastTests {

@@ -1,5 +1,6 @@
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 @Suite("Stream queue limit")
 struct StreamQueueLimitTests {
@@ -23,10 +24,7 @@ struct StreamQueueLimitTests {
     func nonReadingPeer() async throws {
         let chunks = try await onLoop { loop -> Int? in
             let (client, server) = try await connectedPair(on: loop)
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             // The kernel's buffers take a few MiB first; 64 MiB is far more than enough.
             return try await chunksBeforeFull(server, limit: 256 * 1024, maxChunks: 1024, on: loop)
         }
@@ -37,10 +35,7 @@ struct StreamQueueLimitTests {
     func readingPeer() async throws {
         let outcome = try await onLoop { loop -> (Int?, Int) in
             let (client, server) = try await connectedPair(on: loop)
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             var received = 0
             let reader = loop.spawn { while let bytes = try await client.read() { received += bytes.count } }
             let full = try await chunksBeforeFull(server, limit: 1024 * 1024, maxChunks: 256, on: loop)

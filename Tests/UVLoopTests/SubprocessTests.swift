@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 /// Reads `stream` to its end and closes it.
 func readAll(_ stream: Stream?) async throws -> [String] {

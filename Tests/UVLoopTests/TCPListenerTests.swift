@@ -1,5 +1,6 @@
 import CLibUV
 import Testing
+import UVLoopTestSupport
 
 @testable import UVLoop
 
@@ -219,10 +220,7 @@ struct TCPListenerTests {
             defer { listener.close() }
             let client = try await TCPStream.connect(host: "127.0.0.1", port: listener.port, on: loop)
             let server = try await listener.accept()
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             return server.peerAddress
         }
         // An IPv4 client on a dual-stack socket shows as an IPv4-mapped IPv6 address.

@@ -1,5 +1,6 @@
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 @Suite("TCP")
 struct TCPTests {
@@ -7,10 +8,7 @@ struct TCPTests {
     func roundTrip(host: String) async throws {
         let result = try await onLoop { loop -> [String] in
             let (client, server) = try await connectedPair(on: loop, host: host)
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             try client.write("hello\r\nworld\n")
             try client.write("split ")
             try client.write("line\n")
@@ -31,10 +29,7 @@ struct TCPTests {
             #expect(listener.port > 0)
             let client = try await TCPStream.connect(host: host, port: listener.port, on: loop)
             let server = try await listener.accept()
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             #expect(client.peerAddress?.port == listener.port)
             #expect(server.localAddress?.port == listener.port)
             #expect(server.peerAddress == client.localAddress)
@@ -52,10 +47,7 @@ struct TCPTests {
             defer { listener.close() }
             let client = try await TCPStream.connect(host: "localhost", port: listener.port, on: loop)
             let server = try await listener.accept()
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             try client.write("by name\n")
             return try await server.readLine()
         }
@@ -134,10 +126,7 @@ struct TCPTests {
     func cancelledRead() async throws {
         let outcome = try await onLoop { loop -> [String] in
             let (client, server) = try await connectedPair(on: loop)
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             var outcome: [String] = []
             let reader = loop.spawn {
                 do { _ = try await server.readLine() } catch is CancellationError { outcome.append("cancelled") }
@@ -156,10 +145,7 @@ struct TCPTests {
     func readCancelledFromAnotherThread() async throws {
         let outcome = try await onLoop { loop -> String in
             let (client, server) = try await connectedPair(on: loop)
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             var outcome = "read"
             let reader = loop.spawn {
                 do { _ = try await server.readLine() } catch is CancellationError { outcome = "cancelled" }
@@ -176,10 +162,7 @@ struct TCPTests {
     func cancelledRawRead() async throws {
         let outcome = try await onLoop { loop -> [String] in
             let (client, server) = try await connectedPair(on: loop)
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             var outcome: [String] = []
             var cancelledAt = ContinuousClock.now
             let reader = loop.spawn {
@@ -206,10 +189,7 @@ struct TCPTests {
     func readTimeout() async throws {
         let timedOut = try await onLoop { loop -> Bool in
             let (client, server) = try await connectedPair(on: loop)
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             do {
                 _ = try await loop.withTimeout(.milliseconds(20)) { try await server.readLine() }
                 return false
@@ -224,10 +204,7 @@ struct TCPTests {
     func halfClose() async throws {
         let result = try await onLoop { loop -> [String] in
             let (client, server) = try await connectedPair(on: loop)
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             try client.write("last words\nno newline")
             try await client.closeWrite()
             var lines: [String] = []
@@ -243,10 +220,7 @@ struct TCPTests {
     func rawLinesAreVerbatim() async throws {
         let got = try await onLoop { loop -> [UInt8] in
             let (client, server) = try await connectedPair(on: loop)
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             try client.write(Bytes([0x61, 0xFF, 0x0D, 0x0A]))
             return try await server.readLineBytes()?.array ?? []
         }
@@ -257,10 +231,7 @@ struct TCPTests {
     func lineTooLongOverTCP() async throws {
         let result = try await onLoop { loop -> [String] in
             let (client, server) = try await connectedPair(on: loop)
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             server.maxLineLength = 10
             try client.write(String(repeating: "x", count: 100_000) + "\nshort\n")
             var result: [String] = []
@@ -302,10 +273,7 @@ struct TCPTests {
     func backpressure() async throws {
         let result = try await onLoop { loop -> (Bool, Int) in
             let (client, server) = try await connectedPair(on: loop)
-            defer {
-                client.close()
-                server.close()
-            }
+            defer { close(client, server) }
             let chunk = Bytes([UInt8](repeating: 0x41, count: 64 * 1024))
             var written = 0
             var waited = false

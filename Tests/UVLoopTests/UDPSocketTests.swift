@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import UVLoop
+import UVLoopTestSupport
 
 @Suite("UDP")
 struct UDPSocketTests {
@@ -9,10 +10,7 @@ struct UDPSocketTests {
         let result = try await onLoop { loop -> (String, Bool, String, Bool) in
             let a = try UDPSocket(host: host, port: 0, on: loop)
             let b = try UDPSocket(host: host, port: 0, on: loop)
-            defer {
-                a.close()
-                b.close()
-            }
+            defer { close(a, b) }
             let bAddress = try #require(b.localAddress)
             #expect(bAddress.port > 0)
             try await a.send("ping", to: bAddress)
@@ -51,10 +49,7 @@ struct UDPSocketTests {
         let result = try await onLoop { loop -> (String, String) in
             let a = try UDPSocket(host: "127.0.0.1", port: 0, on: loop)
             let b = try UDPSocket(host: "127.0.0.1", port: 0, on: loop)
-            defer {
-                a.close()
-                b.close()
-            }
+            defer { close(a, b) }
             var outcome = "received"
             let receiver = loop.spawn {
                 do { _ = try await b.receive() } catch is CancellationError { outcome = "cancelled" }
@@ -150,10 +145,7 @@ struct UDPSocketTests {
             // Bound to the group address itself, not 0.0.0.0: it receives only the group's datagrams.
             let receiver = try UDPSocket(host: "239.255.77.77", port: 0, on: loop)
             let sender = try UDPSocket(host: "127.0.0.1", port: 0, on: loop)
-            defer {
-                receiver.close()
-                sender.close()
-            }
+            defer { close(receiver, sender) }
             try receiver.joinMulticastGroup("239.255.77.77", interface: "127.0.0.1")
             try sender.setMulticastInterface("127.0.0.1")
             try sender.setMulticastTTL(0)

@@ -2,14 +2,18 @@ import Synchronization
 import Testing
 import UVLoop
 
+// Shared by the test targets (UVLoopTests, ChatCoreTests): running a test on its own loop, and
+// small helpers for sockets.
+
 /// Handles a loop reported open at shutdown.
-final class LeakRecorder: Sendable {
-    let handles = Mutex<[String]>([])
+public final class LeakRecorder: Sendable {
+    public init() {}
+    public let handles = Mutex<[String]>([])
 }
 
 /// Runs `body` on a fresh loop on its own thread and returns its result; the test fails if any
 /// handle is still open when the loop shuts down.
-func onLoop<T: Sendable>(
+public func onLoop<T: Sendable>(
     sourceLocation: SourceLocation = #_sourceLocation,
     _ body: @escaping @Sendable (Loop) async throws -> T
 ) async throws -> T {
@@ -24,10 +28,23 @@ func onLoop<T: Sendable>(
 }
 
 /// A connected pair of TCP streams on `loop`: (client side, server side).
-func connectedPair(on loop: Loop, host: String = "127.0.0.1") async throws -> (TCPStream, TCPStream) {
+public func connectedPair(on loop: Loop, host: String = "127.0.0.1") async throws -> (TCPStream, TCPStream) {
     let listener = try TCPListener(host: host, port: 0, on: loop)
     defer { listener.close() }
     let client = try await TCPStream.connect(host: host, port: listener.port, on: loop)
     let server = try await listener.accept()
     return (client, server)
+}
+
+/// Something a test opens and must close: streams, UDP sockets.
+public protocol Closable: AnyObject {
+    func close()
+}
+
+extension Stream: Closable {}
+extension UDPSocket: Closable {}
+
+/// Closes each of `things`, so a test's `defer` is one line.
+public func close(_ things: any Closable...) {
+    for thing in things { thing.close() }
 }
