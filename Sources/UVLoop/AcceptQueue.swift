@@ -1,5 +1,5 @@
-/// What a listener accepted ahead of `accept()` calls, and the tasks waiting in `accept()`; the
-/// part ``TCPListener`` and ``UnixListener`` share. Loop thread only.
+/// What a listener accepted ahead of `accept()` calls, and the tasks waiting in `accept()`; part
+/// of ``SocketAcceptor``. Loop thread only.
 ///
 /// A failure to accept is queued like a connection, in order, so `accept()` throws it once
 /// after the connections accepted before it. At most one failure is queued at a time: a

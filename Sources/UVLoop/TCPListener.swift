@@ -14,35 +14,13 @@ import CLibUV
 /// socket readable) rather than through libuv's `uv_listen`: libuv 1.44 answers `EMFILE` by
 /// closing every pending connection and never reports the error, where this listener reports it
 /// from ``accept()``, pauses, and leaves the pending connections in the backlog.
-public final class TCPListener: HandleOwner {
+public final class TCPListener {
     let loop: Loop
-    /// The listening socket; closed right after `uv_close` of `poll`, which stops watching it at once.
-    private let socket: Int32
-    /// Watches `socket` while there is demand for connections; freed only in its close callback.
-    private let poll: UnsafeMutablePointer<uv_poll_t>
-    /// True while `poll` watches the socket.
-    private(set) var isPolling = false
-    /// Connections accepted ahead of `accept()` calls, and the tasks waiting in it.
-    private let queue: AcceptQueue<TCPStream>
-    /// Ends the pause after a failed accept; made at the first failure.
-    private var retryTimer: LoopTimer?
-    /// True while accepting pauses after a failure.
-    private var isPaused = false
-    /// The last pause: zero after a success, then 5 ms, doubling up to 1 s.
-    private var retryDelay: Duration = .zero
-    /// The bound address (with the real port after binding port 0), for messages.
-    private let name: String
-    /// Takes one pending connection off the socket: the new socket, or a negated `errno`.
-    /// Tests replace it to inject failures.
-    var acceptSocket: (Int32) -> Int32 = ListeningSocket.accept
+    /// The socket, the poll handle, the queue of accepted connections and the back-off.
+    private let acceptor: SocketAcceptor<TCPStream>
 
-    /// Connections accepted ahead of `accept()` calls, at most: few, so that a burst does not
-    /// take descriptors far ahead of a server's own cap, which can then refuse politely.
-    static let readyLimit = 16
-    /// The first pause after a failed accept; each further failure doubles it.
-    static let firstRetryDelay = Duration.milliseconds(5)
-    /// The longest pause after a failed accept.
-    static let maxRetryDelay = Duration.seconds(1)
+    /// Connections accepted ahead of `accept()` calls, at most.
+    static let readyLimit = SocketAcceptor<TCPStream>.readyLimit
 
     /// The address the listener is bound to.
     public let localAddress: SocketAddress
@@ -51,7 +29,7 @@ public final class TCPListener: HandleOwner {
     /// Whether accepted streams get TCP_NODELAY (default true: chat lines go out at once).
     public var noDelay = true
     /// True once ``close()`` was called.
-    public private(set) var isClosed = false
+    public var isClosed: Bool { acceptor.isClosed }
 
     /// Binds to a numeric `host` (`0.0.0.0`, `::`, `127.0.0.1`, `::1`) and `port`, and listens.
     ///
@@ -66,21 +44,19 @@ public final class TCPListener: HandleOwner {
         let address = try SocketAddress(host: host, port: port)
         let ipv6Only = address.isIPv6 && host != "::" && host != "[::]"
         let socket = try ListeningSocket.open(address, backlog: backlog, reusePort: reusePort, ipv6Only: ipv6Only)
-        let poll = allocateHandle(UV_POLL, as: uv_poll_t.self)
-        let status = uv_poll_init_socket(loop.uv, poll, socket)
-        if status < 0 {
-            UnsafeMutableRawPointer(poll).deallocate()
-            ListeningSocket.close(socket)
-            throw UVError(code: status, operation: "listen on", target: address.description)
-        }
+        // The bound address (with the real port after binding port 0), for messages.
+        let name = ListeningSocket.localAddress(of: socket)?.description ?? address.description
         self.loop = loop
-        self.socket = socket
-        self.poll = poll
         localAddress = address
-        name = ListeningSocket.localAddress(of: socket)?.description ?? address.description
-        queue = AcceptQueue(loop: loop, limit: Self.readyLimit)
-        adopt(poll, owner: self)
-        pollIfWanted()
+        acceptor = try SocketAcceptor(
+            socket: socket, target: name, closedTarget: "closed listener \(name)", description: "TCP listener \(name)", on: loop)
+        // Reads the settings at each accept. The acceptor keeps this (and so the listener)
+        // until close(), as libuv keeps a handle's owner until it is closed.
+        acceptor.start { [self] socket throws(UVError) in
+            let stream = try TCPStream(loop: loop, socket: socket, maxLineLength: maxLineLength)
+            if noDelay { uv_tcp_nodelay(stream.tcp, 1) }
+            return stream
+        }
     }
 
     /// The port actually bound (useful after binding port 0).
@@ -89,7 +65,7 @@ public final class TCPListener: HandleOwner {
     /// The bound address as the kernel reports it.
     public var boundAddress: SocketAddress? {
         guard !isClosed else { return nil }
-        return ListeningSocket.localAddress(of: socket)
+        return ListeningSocket.localAddress(of: acceptor.socket)
     }
 
     /// Waits for the next connection.
@@ -112,115 +88,26 @@ public final class TCPListener: HandleOwner {
     /// rest wait in the backlog, so a server that stops accepting takes no more descriptors.
     public func accept() async throws -> TCPStream {
         loop.assertOnLoop("accept")
-        if let next = queue.takeNext() {
-            pollIfWanted()
-            return try next.get()
-        }
-        if isClosed { throw closedError }
-        pollIfWanted()
-        return try await queue.wait()
+        return try await acceptor.accept()
     }
 
     /// Connections (and a failure) accepted and not yet taken by `accept()`.
-    var readyCount: Int { queue.readyCount }
+    var readyCount: Int { acceptor.readyCount }
 
-    private var closedError: UVError {
-        UVError(code: UVError.Code.cancelled, operation: "accept on", target: "closed listener \(name)")
-    }
+    /// True while the listener watches its socket for connections.
+    var isPolling: Bool { acceptor.isPolling }
 
-    /// Starts watching the socket when a task waits or the ready queue has drained to half
-    /// (not at every take, which would re-arm epoll per connection), unless paused or closed.
-    private func pollIfWanted() {
-        guard !isPolling, !isPaused, !isClosed else { return }
-        guard queue.waiterCount > 0 || queue.readyCount <= queue.limit / 2 else { return }
-        // libuv passes the handle the callback was started on: never nil.
-        let status = uv_poll_start(poll, Int32(UV_READABLE.rawValue)) { handle, status, _ in
-            owner(of: handle!, as: TCPListener.self).socketReadable(status: status)
-        }
-        if status < 0 {
-            acceptFailed(status)
-            return
-        }
-        isPolling = true
-    }
-
-    private func stopPolling() {
-        guard isPolling else { return }
-        isPolling = false
-        uv_poll_stop(poll)
-    }
-
-    /// The poll callback: accepts what there is demand for, then stops polling if none is left.
-    private func socketReadable(status: Int32) {
-        // libuv reports a socket error (POLLERR) as EBADF; it has stopped watching already.
-        if status < 0 {
-            acceptFailed(status)
-            return
-        }
-        var budget = queue.demand
-        while budget > 0 && !isClosed {
-            budget -= 1
-            let accepted = acceptSocket(socket)
-            if accepted >= 0 {
-                retryDelay = .zero
-                let stream: TCPStream
-                do {
-                    stream = try TCPStream(loop: loop, socket: accepted, maxLineLength: maxLineLength)
-                } catch {
-                    acceptFailed(error.code)
-                    return
-                }
-                if noDelay { uv_tcp_nodelay(stream.tcp, 1) }
-                queue.append(stream)
-                continue
-            }
-            switch -accepted {
-            case EAGAIN, EWOULDBLOCK:
-                budget = 0
-            case ECONNABORTED, EINTR, EPROTO:
-                continue
-            default:
-                acceptFailed(accepted)
-                return
-            }
-        }
-        if queue.demand == 0 { stopPolling() }
-    }
-
-    /// Reports `code` to `accept()` once and pauses accepting: polling stops (so a pending
-    /// connection cannot make the loop spin) until the retry timer fires.
-    private func acceptFailed(_ code: Int32) {
-        stopPolling()
-        queue.append(failure: UVError(code: code, operation: "accept on", target: name))
-        retryDelay = retryDelay == .zero ? Self.firstRetryDelay : min(retryDelay * 2, Self.maxRetryDelay)
-        isPaused = true
-        let timer = retryTimer ?? LoopTimer(loop: loop) { self.resumeAfterPause() }
-        retryTimer = timer
-        // The pause counts from now, not from the start of this loop iteration.
-        uv_update_time(loop.uv)
-        timer.start(after: retryDelay)
-    }
-
-    private func resumeAfterPause() {
-        isPaused = false
-        pollIfWanted()
+    /// Takes one pending connection off the socket: the new socket, or a negated `errno`.
+    /// Tests replace it to inject failures.
+    var acceptSocket: (Int32) -> Int32 {
+        get { acceptor.acceptSocket }
+        set { acceptor.acceptSocket = newValue }
     }
 
     /// Stops listening. A task waiting in ``accept()`` gets `UVError` `ECANCELED`; connections
     /// accepted but not yet taken are closed, and those still in the backlog are reset.
     public func close() {
         loop.assertOnLoop("close")
-        guard !isClosed else { return }
-        isClosed = true
-        isPolling = false
-        // Breaks the cycle listener → timer → its action → listener.
-        retryTimer?.close()
-        retryTimer = nil
-        for stream in queue.close(failing: closedError) { stream.close() }
-        uvClose(poll)
-        ListeningSocket.close(socket)
+        acceptor.close()
     }
-
-    var handleDescription: String { "TCP listener \(name)" }
-    func closeHandle() { close() }
 }
