@@ -4,9 +4,10 @@ import CLibUV
     import Glibc
 #endif
 
-/// The system calls behind ``TCPListener``: it makes its listening socket and accepts on it
-/// itself, instead of through libuv's `uv_listen`, so that it sees every `accept` failure
-/// (see ``TCPListener/accept()``). Errors are libuv codes, which on Linux are negated `errno`s.
+/// The system calls behind ``TCPListener`` and ``UnixListener``: they make their listening
+/// sockets and accept on them themselves (``SocketAcceptor``), instead of through libuv's
+/// `uv_listen`, so that they see every `accept` failure (see ``TCPListener/accept()``).
+/// Errors are libuv codes, which on Linux are negated `errno`s.
 enum ListeningSocket {
     /// A TCP socket bound to `address` and listening, non-blocking and close-on-exec.
     ///
@@ -31,6 +32,49 @@ enum ListeningSocket {
             throw error
         }
         return fd
+    }
+
+    /// A Unix-domain stream socket bound to `path` and listening, non-blocking and close-on-exec.
+    ///
+    /// Bound as libuv's `uv_pipe_bind` binds, but with errors as they are: an existing file at
+    /// `path` fails with `EADDRINUSE` and is left alone, a missing directory with `ENOENT`, and
+    /// a path that does not fit `sun_path` (107 bytes) with `ENAMETOOLONG` instead of being
+    /// cut short. If `listen` fails, the file just made is removed. Throws `UVError` naming the path.
+    static func open(path: String, backlog: Int) throws(UVError) -> Int32 {
+        let target = "Unix socket \(path)"
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        // One byte is left for the terminating zero, which the zeroed address already holds.
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw UVError(code: -ENAMETOOLONG, operation: "listen on", target: target)
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let type = Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
+        let fd = socket(AF_UNIX, type, 0)
+        if fd < 0 { throw UVError(code: -errno, operation: "listen on", target: target) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                Glibc.bind(fd, pointer, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 ? 0 : -errno
+            }
+        }
+        if bound < 0 {
+            close(fd)
+            throw UVError(code: bound, operation: "listen on", target: target)
+        }
+        if Glibc.listen(fd, Int32(backlog)) != 0 {
+            let code = -errno
+            removeSocketFile(path)
+            close(fd)
+            throw UVError(code: code, operation: "listen on", target: target)
+        }
+        return fd
+    }
+
+    /// Removes the file a Unix-domain socket was bound to; call it before closing the socket, so
+    /// that it cannot remove the file of another socket bound to the path after it.
+    static func removeSocketFile(_ path: String) {
+        _ = unlink(path)
     }
 
     private static func setOption(

@@ -11,7 +11,7 @@ class SocketReadinessTarget {
     func socketReadable(status: Int32) {}
 }
 
-/// The accepting behind ``TCPListener``: watches a listening socket with a
+/// The accepting behind ``TCPListener`` and ``UnixListener``: watches a listening socket with a
 /// `uv_poll_t` while there is demand, takes connections with `accept4` itself, wraps each as a
 /// stream, and reports a failure once and pauses instead of spinning (docs/DESIGN.md §6b).
 /// Loop thread only.
@@ -63,10 +63,11 @@ final class SocketAcceptor<Connection: Stream>: SocketReadinessTarget, HandleOwn
     /// `willCloseSocket` has run and the socket is closed.
     ///
     /// - Parameters:
-    ///   - target: the socket in messages (`127.0.0.1:3000`).
+    ///   - target: the socket in messages (`127.0.0.1:3000`, `Unix socket /tmp/app.sock`).
     ///   - closedTarget: the same once closed (`closed listener 127.0.0.1:3000`).
     ///   - description: the listener in the loop's list of handles left open.
-    ///   - willCloseSocket: runs once, just before the socket is closed.
+    ///   - willCloseSocket: runs once, just before the socket is closed (a Unix listener removes
+    ///     its file there, before another process can bind the path again).
     init(
         socket: Int32, target: String, closedTarget: String, description: String, on loop: Loop,
         willCloseSocket: @escaping () -> Void = {}

@@ -34,6 +34,23 @@ public final class PipeStream: Stream {
             loop: loop, stream: UnsafeMutableRawPointer(pipe).assumingMemoryBound(to: uv_stream_t.self), maxLineLength: maxLineLength)
     }
 
+    /// Wraps `socket`, a connection that ``UnixListener`` accepted, and takes ownership of it:
+    /// if libuv cannot take it (`uv_pipe_open`), the socket is closed and the error thrown.
+    convenience init(loop: Loop, socket: Int32, label: String, maxLineLength: Int) throws(UVError) {
+        do {
+            try self.init(loop: loop, label: label, maxLineLength: maxLineLength)
+        } catch {
+            ListeningSocket.close(socket)
+            throw error
+        }
+        let status = uv_pipe_open(pipe, socket)
+        if status < 0 {
+            close()
+            ListeningSocket.close(socket)
+            throw UVError(code: status, operation: "open accepted Unix socket")
+        }
+    }
+
     /// Wraps an open stream file descriptor — one end of a `pipe(2)`, a socket, a character
     /// device — as a stream (`uv_pipe_open`).
     ///
