@@ -19,37 +19,18 @@ struct UnixListenerTests {
             try await withTemporaryDirectory { dir in
                 let listener = try UnixListener(path: dir.file("f.sock"), on: loop)
                 defer { listener.close() }
-                var failuresLeft = 4
-                var failedAt: [ContinuousClock.Instant] = []
-                var calls = 0
-                listener.acceptSocket = { fd in
-                    calls += 1
-                    guard failuresLeft == 0 else {
-                        failuresLeft -= 1
-                        failedAt.append(.now)
-                        return -EMFILE
-                    }
-                    return ListeningSocket.accept(fd)
-                }
+                let failures = InjectedAcceptFailures(failures: 4)
+                listener.acceptSocket = failures.accept
                 let client = try await PipeStream.connect(path: listener.path, on: loop)
                 defer { client.close() }
                 // Like a server's accept loop, but with no pause of its own: it calls again at once.
-                var errors: [String] = []
-                var accepted: PipeStream?
-                while accepted == nil && errors.count < 20 {
-                    do {
-                        accepted = try await listener.accept()
-                    } catch let error as UVError {
-                        errors.append(error.description)
-                    }
-                }
+                let (accepted, errors) = await acceptRetryingAtOnce { try await listener.accept() }
                 let server = try #require(accepted)
                 defer { server.close() }
                 // The pending client was kept in the backlog, not reset: it is served.
                 try server.write("served after the failures\n")
                 let line = try await client.readLine()
-                let gaps = zip(failedAt.dropFirst(), failedAt).map { $0 - $1 }
-                return (listener.path, errors, gaps, calls, line)
+                return (listener.path, errors, failures.gaps, failures.calls, line)
             }
         }
         let message = "accept on Unix socket \(result.path) failed: EMFILE (too many open files)"
@@ -57,11 +38,7 @@ struct UnixListenerTests {
         #expect(result.line == "served after the failures")
         // 4 failures, the connection, and the EAGAIN that ends the batch: no spinning.
         #expect(result.calls <= 6)
-        // The pause doubles: each retry waits at least its pause (the loop clock has 1 ms steps).
-        #expect(result.gaps.count == 3)
-        for (gap, pause) in zip(result.gaps, [5, 10, 20]) {
-            #expect(gap >= .milliseconds(pause - 1), "retried after \(gap), not \(pause) ms")
-        }
+        expectDoublingPauses(result.gaps)
     }
 
     @Test("while accepting keeps failing it tries only a few times, reports once, and resumes once it can")
