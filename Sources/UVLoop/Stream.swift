@@ -72,7 +72,7 @@ public class Stream: HandleOwner {
 
     /// Bytes written but not yet accepted by the kernel.
     public var bufferedWriteCount: Int {
-        queuedByteCount + (isClosed ? 0 : uv_stream_get_write_queue_size(stream))
+        queuedByteCount + (isClosed ? 0 : kernelBacklog)
     }
 
     /// Describes the stream in errors and shutdown reports; subclasses add addresses.
