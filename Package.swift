@@ -3,9 +3,10 @@ import PackageDescription
 
 let package = Package(
     name: "UVLoop",
-    platforms: [.macOS(.v15)],
+    // Linux only: the library calls Glibc (accept4, fcntl) directly. Built and tested on Debian.
     products: [
         .library(name: "UVLoop", targets: ["UVLoop"]),
+        .library(name: "UVLoopCodecs", targets: ["UVLoopCodecs"]),
         .library(name: "UVLoopServiceLifecycle", targets: ["UVLoopServiceLifecycle"]),
         .executable(name: "ChatExample", targets: ["ChatExample"]),
         .executable(name: "EchoExample", targets: ["EchoExample"]),
@@ -26,16 +27,25 @@ let package = Package(
             pkgConfig: "libuv",
             providers: [.apt(["libuv1-dev"])]
         ),
+        // Loop-free codecs: bytes, lines and the protocol codecs; no I/O, so fuzzable alone.
+        .target(name: "UVLoopCodecs"),
         .target(
             name: "UVLoop",
-            dependencies: ["CLibUV"],
+            dependencies: ["CLibUV", "UVLoopCodecs"],
             // Stream registers read-wait cancellation handlers with the runtime directly (see
             // `addCancellationHandler` in Stream.swift); this lets it declare those entry points.
             swiftSettings: [.enableExperimentalFeature("AllowRuntimeSymbolDeclarations")]
         ),
+        // The chat protocol's loop-free parts: commands, names, text cleaning, flood limits.
+        .target(
+            name: "ChatProtocol",
+            dependencies: ["UVLoopCodecs"],
+            path: "Examples/ChatProtocol"
+        ),
         .target(
             name: "ChatCore",
             dependencies: [
+                "ChatProtocol",
                 "UVLoop",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -111,6 +121,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Fuzz targets (scripts/fuzz.sh): libFuzzer drives each when built with FUZZING; a
+        // plain build replays the corpus folders named on its command line.
+        .target(name: "FuzzDriver", path: "Fuzz/FuzzDriver"),
+        .executableTarget(name: "LineReaderFuzz", dependencies: ["FuzzDriver", "UVLoopCodecs"], path: "Fuzz/LineReaderFuzz"),
+        .executableTarget(name: "ChatInputFuzz", dependencies: ["FuzzDriver", "ChatProtocol"], path: "Fuzz/ChatInputFuzz"),
+        .executableTarget(
+            name: "TextSanitizerFuzz", dependencies: ["FuzzDriver", "ChatProtocol", "UVLoopCodecs"], path: "Fuzz/TextSanitizerFuzz"),
         // Helpers the test targets share: a test's own loop, with a failure on any handle left open.
         .target(
             name: "UVLoopTestSupport",
@@ -125,6 +142,7 @@ let package = Package(
             name: "ChatCoreTests",
             dependencies: [
                 "ChatCore",
+                "ChatProtocol",
                 "UVLoop",
                 "UVLoopTestSupport",
                 .product(name: "Logging", package: "swift-log"),

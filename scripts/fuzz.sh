@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets in Fuzz/Targets (with AddressSanitizer, so leaks and memory
+# Builds the libFuzzer targets in Fuzz/ (with AddressSanitizer, so leaks and memory
 # errors count as failures too) and runs each for a bounded time or number of inputs.
 #
 #   bash scripts/fuzz.sh                     # every target for 15 s (the quick run test.sh does)
@@ -7,10 +7,11 @@
 #   bash scripts/fuzz.sh --runs 1000000      # at least a million inputs each (fails if not reached)
 #   bash scripts/fuzz.sh --runs 1000000 LineReaderFuzz
 #
-# Each target is compiled with swiftc straight from the library's sources (no SwiftPM), into
-# .build-fuzz/. The seed corpus in Fuzz/corpus/<target> is copied to .build-fuzz/corpus/<target>,
-# which grows between runs; crash, timeout and leak reproducers land in .build-fuzz/artifacts/.
-# Reproduce one with: .build-fuzz/<target> <artifact>
+# Each target is an executable target of the package (Fuzz/<target>/), built by SwiftPM with
+# libFuzzer and AddressSanitizer into .build-fuzz/. The seed corpus in Fuzz/corpus/<target> is
+# copied to .build-fuzz/corpus/<target>, which grows between runs; crash, timeout and leak
+# reproducers land in .build-fuzz/artifacts/. Reproduce one with: .build-fuzz/release/<target> <artifact>
+# (a plain `swift run <target> Fuzz/corpus/<target>` replays a corpus without libFuzzer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,17 +22,14 @@ while (($#)); do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
         --runs) runs="$2"; shift 2 ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) targets+=("$1"); shift ;;
     esac
 done
-((${#targets[@]})) || targets=(LineReaderFuzz ChatInputFuzz TextSanitizerFuzz)
-
-# The library sources each target needs besides itself (keep these lists short: a target must
-# not depend on the loop, so that it runs millions of inputs a minute).
-sources_LineReaderFuzz="Sources/UVLoop/LineReader.swift Sources/UVLoop/Bytes.swift"
-sources_ChatInputFuzz="Examples/ChatCore/ChatInput.swift Examples/ChatCore/Nickname.swift"
-sources_TextSanitizerFuzz="Sources/UVLoop/TextSanitizer.swift Sources/UVLoop/Bytes.swift"
+# Every fuzz target: the folders of Fuzz/ that hold a <name>Main.swift.
+if ((${#targets[@]} == 0)); then
+    for main in Fuzz/*/*FuzzMain.swift; do targets+=("$(basename "$(dirname "$main")")"); done
+fi
 
 out=.build-fuzz
 mkdir -p "$out/artifacts"
@@ -39,20 +37,14 @@ mkdir -p "$out/artifacts"
 export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 
-libuv_flags=()
-for flag in $(pkg-config --cflags-only-I libuv); do libuv_flags+=(-Xcc "$flag"); done
+echo "== fuzz: building ${targets[*]}"
+build=(swift build -c release --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld
+    --scratch-path "$out")
+for target in "${targets[@]}"; do "${build[@]}" --product "$target"; done
 
 status=0
 summary=()
 for target in "${targets[@]}"; do
-    sources_var="sources_$target"
-    [ -n "${!sources_var:-}" ] || { echo "fuzz: unknown target $target" >&2; exit 2; }
-    echo "== fuzz: building $target"
-    # shellcheck disable=SC2086  # the source lists are space-separated paths without spaces
-    swiftc -sanitize=fuzzer,address -use-ld=lld -parse-as-library -O -g -module-name "$target" \
-        -I Sources/CLibUV "${libuv_flags[@]}" \
-        "Fuzz/Targets/$target.swift" ${!sources_var} $(pkg-config --libs libuv) -o "$out/$target"
-
     corpus="$out/corpus/$target"
     mkdir -p "$corpus"
     cp -n "Fuzz/corpus/$target/"* "$corpus/" 2>/dev/null || true
@@ -67,7 +59,7 @@ for target in "${targets[@]}"; do
         echo "== fuzz: running $target for $seconds s"
     fi
     log="$out/$target.log"
-    if "$out/$target" "${options[@]}" "$corpus" >"$log" 2>&1; then
+    if "$out/release/$target" "${options[@]}" "$corpus" >"$log" 2>&1; then
         executed=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
         rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
         entries=$(find "$corpus" -type f | wc -l)

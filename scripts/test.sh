@@ -12,7 +12,7 @@ echo "== build (warnings are errors)"
 swift build --build-tests -Xswiftc -warnings-as-errors
 
 echo "== format lint"
-swift format lint --strict -r Sources Examples Tests Package.swift
+swift format lint --strict -r Sources Examples Tests Fuzz Package.swift
 
 echo "== unit tests"
 swift test --skip-build

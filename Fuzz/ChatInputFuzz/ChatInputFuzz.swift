@@ -8,8 +8,9 @@
 // as typed. Every `/nick` argument goes through `Nickname.problem(with:)`, which must accept
 // only 1 to 32 scalars without white space, and whose verdict must not depend on case.
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func chatInputFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+import ChatProtocol
+
+func chatInputFuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     let input = ChatInput(parsing: text)
     check(ChatInput(parsing: text) == input, "parsing is deterministic")

@@ -1,4 +1,8 @@
-import CLibUV
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// An immutable, reference-counted run of bytes.
 ///
@@ -12,12 +16,12 @@ import CLibUV
 /// ```
 public struct Bytes: @unchecked Sendable {
     // @unchecked Sendable: the storage is written once, before any Bytes shares it, then only read.
-    let storage: ByteStorage
-    let offset: Int
+    package let storage: ByteStorage
+    package let offset: Int
     /// The number of bytes.
     public let count: Int
 
-    init(storage: ByteStorage, offset: Int, count: Int) {
+    package init(storage: ByteStorage, offset: Int, count: Int) {
         self.storage = storage
         self.offset = offset
         self.count = count
@@ -47,7 +51,7 @@ public struct Bytes: @unchecked Sendable {
         self = Bytes.empty
     }
 
-    static let empty = Bytes(UnsafeRawBufferPointer(start: nil, count: 0))
+    package static let empty = Bytes(UnsafeRawBufferPointer(start: nil, count: 0))
 
     /// Calls `body` with the bytes; the pointer is valid only inside `body`.
     public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
@@ -126,13 +130,13 @@ extension Bytes: CustomStringConvertible {
 
 /// The heap block behind `Bytes`: a header-less tail-allocated byte array, written only while
 /// it is being made.
-final class ByteStorage: ManagedBuffer<Int, UInt8> {
-    static func make(capacity: Int) -> ByteStorage {
+package final class ByteStorage: ManagedBuffer<Int, UInt8> {
+    package static func make(capacity: Int) -> ByteStorage {
         // unsafeDowncast: `create` called on a subclass returns an instance of that subclass.
         unsafeDowncast(ByteStorage.create(minimumCapacity: capacity) { _ in capacity }, to: ByteStorage.self)
     }
 
-    static func make(copying bytes: UnsafeRawBufferPointer) -> ByteStorage {
+    package static func make(copying bytes: UnsafeRawBufferPointer) -> ByteStorage {
         let storage = make(capacity: bytes.count)
         if let source = bytes.baseAddress, bytes.count > 0 {
             storage.withBase { $0.copyMemory(from: source, byteCount: bytes.count) }
@@ -140,7 +144,7 @@ final class ByteStorage: ManagedBuffer<Int, UInt8> {
         return storage
     }
 
-    func withBase<R, E: Error>(_ body: (UnsafeMutableRawPointer) throws(E) -> R) throws(E) -> R {
+    package func withBase<R, E: Error>(_ body: (UnsafeMutableRawPointer) throws(E) -> R) throws(E) -> R {
         try withUnsafeMutablePointerToElements { (elements) throws(E) -> R in try body(UnsafeMutableRawPointer(elements)) }
     }
 }

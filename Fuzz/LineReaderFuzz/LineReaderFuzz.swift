@@ -8,8 +8,9 @@
 // back from `finish` under the same rules. The reader must never hold more than the limit plus
 // one byte (a CR that may start a CRLF) of an unfinished line.
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func lineReaderFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+import UVLoopCodecs
+
+func lineReaderFuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = UnsafeBufferPointer(start: data, count: size)
     guard let configuration = input.first else { return 0 }
     // Small limits reach the overlong paths often; 255 keeps the stream's default of 64 KiB.

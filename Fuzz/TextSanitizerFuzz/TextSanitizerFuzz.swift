@@ -6,8 +6,10 @@
 // that, on both of its entry points (bytes and string); its result must contain no control
 // character but tab, and cleaning it again must change nothing.
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func textSanitizerFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+import ChatProtocol
+import UVLoopCodecs
+
+func textSanitizerFuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = Array(UnsafeBufferPointer(start: data, count: size))
     let cleaned = TextSanitizer.clean(Bytes(input))
     let expected = referenceClean(input)

@@ -1,3 +1,5 @@
+import UVLoopCodecs
+
 /// Makes text from an untrusted peer safe to show on someone else's terminal.
 ///
 /// ``clean(_:)`` decodes UTF-8, replacing each invalid sequence with U+FFFD (the same
