@@ -33,6 +33,13 @@ public struct UVError: Error, Sendable, Hashable, CustomStringConvertible {
         return "\(subject) failed: \(name) (\(message))"
     }
 
+    /// True when the operation failed because the stream or handle was closed on this side,
+    /// whatever the operation (read, write, drain, flush, an option).
+    public var isClosed: Bool { target?.hasPrefix("closed ") == true }
+
+    /// True when the peer went away: it reset the connection, or it is gone while we write.
+    public var isConnectionReset: Bool { code == Code.connectionReset || code == Code.brokenPipe }
+
     /// Throws a `UVError` when `status` is negative; returns it otherwise.
     @discardableResult
     static func check(_ status: Int32, _ operation: @autoclosure () -> String, _ target: @autoclosure () -> String? = nil) throws(UVError)

@@ -124,5 +124,5 @@ public final class PipeStream: Stream {
     override var endpointDescription: String { label }
 
     /// What the stream is connected to, for messages.
-    public var description: String { isClosed ? "closed \(label)" : label }
+    public override var description: String { isClosed ? "closed \(label)" : label }
 }

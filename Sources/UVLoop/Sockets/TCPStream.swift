@@ -163,5 +163,5 @@ public final class TCPStream: Stream {
     }
 
     /// `host:port` of the peer, for messages.
-    public var description: String { peerAddress?.description ?? "closed TCP stream" }
+    public override var description: String { peerAddress?.description ?? "closed TCP stream" }
 }

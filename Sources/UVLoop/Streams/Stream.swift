@@ -12,7 +12,8 @@ import CLibUV
 /// A stream belongs to its loop: use it from the loop's tasks. Close it with ``close()``; a
 /// stream that is dropped without closing stays open until its loop shuts down, which reports it.
 public class Stream: HandleOwner {
-    let loop: Loop
+    /// The loop the stream belongs to.
+    public let loop: Loop
     let stream: UnsafeMutablePointer<uv_stream_t>
 
     // Every open connection holds one of these, so the small fields come right after `reader`
@@ -74,6 +75,9 @@ public class Stream: HandleOwner {
     public var bufferedWriteCount: Int {
         queuedByteCount + (isClosed ? 0 : kernelBacklog)
     }
+
+    /// What the stream is connected to, for messages.
+    public var description: String { endpointDescription }
 
     /// Describes the stream in errors and shutdown reports; subclasses add addresses.
     var endpointDescription: String { "stream" }
