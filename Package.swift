@@ -134,9 +134,11 @@ let package = Package(
             dependencies: ["UVLoop"],
             path: "Tests/UVLoopTestSupport"
         ),
+        // A child process for the standard-stream tests (its descriptors redirected by a shell).
+        .executableTarget(name: "UVLoopStdioProbe", dependencies: ["UVLoop"], path: "Tests/UVLoopStdioProbe"),
         .testTarget(
             name: "UVLoopTests",
-            dependencies: ["UVLoop", "UVLoopTestSupport"]
+            dependencies: ["UVLoop", "UVLoopTestSupport", "UVLoopStdioProbe"]
         ),
         .testTarget(
             name: "ChatCoreTests",
