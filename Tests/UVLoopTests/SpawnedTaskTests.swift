@@ -53,4 +53,30 @@ struct SpawnedTaskTests {
         #expect(cancelled)
         #expect(uncaught == 1)
     }
+
+    // The premise of README's "Swift 6 notes": if a Swift release makes `Task { }` inherit the
+    // task executor preference, this fails, and the note (and the trap message) should change.
+    @Test("Task { } started in a loop task runs off the loop; spawn, spawnTask and async let run on it")
+    func unstructuredTasksLeaveTheLoop() async throws {
+        let onLoopThread = try await onLoop { loop -> [String: Bool] in
+            var seen: [String: Bool] = [:]
+            seen["Task {}"] = await Task { loop.isOnLoopThread }.value
+            // (No loop call inside: after its first suspension it would run off the loop.)
+            seen["Task.immediate after a wait"] = await Task.immediate { () -> Bool in
+                await Task.yield()
+                return loop.isOnLoopThread
+            }.value
+            seen["spawnTask"] = try await loop.spawnTask { () async throws -> Bool in
+                try await loop.sleep(for: .milliseconds(1))
+                return loop.isOnLoopThread
+            }.value
+            async let child = { () async throws -> Bool in
+                try await loop.sleep(for: .milliseconds(1))
+                return loop.isOnLoopThread
+            }()
+            seen["async let"] = try await child
+            return seen
+        }
+        #expect(onLoopThread == ["Task {}": false, "Task.immediate after a wait": false, "spawnTask": true, "async let": true])
+    }
 }
