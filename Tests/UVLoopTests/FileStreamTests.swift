@@ -127,4 +127,37 @@ struct FileStreamTests {
         }
         #expect(message.contains("file descriptor 1000000"))
     }
+
+    @Test("a descriptor made non-blocking by a PipeStream on the same pipe: writes wait for room (EAGAIN) instead of failing")
+    func nonBlockingDescriptorWaitsForRoom() async throws {
+        let fds = try makePipe()
+        let total = try await onLoop { loop -> Int in
+            // uv_pipe_open switches the shared write end to non-blocking mode.
+            let sharing = try PipeStream(fileDescriptor: fds[1], on: loop)
+            let reader = try PipeStream(fileDescriptor: fds[0], on: loop)
+            defer { close(sharing, reader) }
+            // Fill the pipe first, so the stream's first write request gets EAGAIN.
+            var filler = [UInt8](repeating: 0x2D, count: 4096)
+            var prefilled = 0
+            while true {
+                let count = Glibc.write(fds[1], &filler, filler.count)
+                if count <= 0 { break }
+                prefilled += count
+            }
+            let writer = try FileStream(fileDescriptor: fds[1], closesDescriptor: false, on: loop)
+            defer { writer.close() }
+            let line = Bytes(String(repeating: "x", count: 99) + "\n")
+            for _ in 0..<3000 { try writer.write(line) }
+            // Nobody reads yet: the write must wait for room, not fail with EAGAIN at once.
+            do {
+                try await loop.withTimeout(.milliseconds(100)) { try await writer.flush() }
+                Issue.record("flushed into a full pipe")
+            } catch is TimeoutError {}
+            var total = 0
+            while total < prefilled + 300_000, let chunk = try await reader.read() { total += chunk.count }
+            try await writer.flush()
+            return total - prefilled
+        }
+        #expect(total == 300_000)
+    }
 }
