@@ -174,12 +174,13 @@ public final class FileStream: ByteStream {
 
     /// Queues `bytes` to be written after what is already queued; never waits.
     ///
-    /// Throws a `UVError` whose ``UVError/isClosed`` is true after ``close()`` or
-    /// ``closeWrite()``, and the error of an earlier write that failed (`ENOSPC`, `EBADF`).
+    /// Throws a `UVError` whose ``UVError/isClosed`` is true (`ECANCELED`, like every closed
+    /// stream) after ``close()`` or ``closeWrite()``, and the error of an earlier write that
+    /// failed (`ENOSPC`, `EPIPE`).
     public func write(_ bytes: Bytes) throws {
         loop.assertOnLoop("write")
         try checkOpen("write")
-        if isWriteClosed { throw UVError(code: UVError.Code.badFileDescriptor, operation: "write", target: "closed \(label)") }
+        if isWriteClosed { throw UVError(code: UVError.Code.cancelled, operation: "write", target: "closed \(label)") }
         if let writeFailure { throw writeFailure }
         guard bytes.count > 0 else { return }
         queue.append(bytes)
@@ -231,7 +232,7 @@ public final class FileStream: ByteStream {
         isClosed = true
         queue.removeAll()
         queuedByteCount = 0
-        let closed = UVError(code: UVError.Code.badFileDescriptor, operation: "wait on", target: "closed \(label)")
+        let closed = UVError(code: UVError.Code.cancelled, operation: "wait on", target: "closed \(label)")
         readWaiters.resumeAll(with: .failure(closed))
         writeWaiters.resumeAll(with: .failure(closed))
         closeDescriptorIfIdle()
@@ -294,7 +295,7 @@ public final class FileStream: ByteStream {
     }
 
     private func checkOpen(_ operation: String) throws {
-        if isClosed { throw UVError(code: UVError.Code.badFileDescriptor, operation: operation, target: "closed \(label)") }
+        if isClosed { throw UVError(code: UVError.Code.cancelled, operation: operation, target: "closed \(label)") }
     }
 
     private func checkWritable(_ operation: String) throws {
