@@ -49,7 +49,7 @@ struct FileStreamTests {
                 defer { stream.close() }
                 #expect(stream is FileStream)
                 var lines: [String] = []
-                while let line = try await stream.readLine() { lines.append(line) }
+                for try await line in stream.lines { lines.append(line) }
                 return lines
             }
             // close() closed the descriptor it was given.

@@ -16,7 +16,7 @@ extension Stream {
     ///
     /// ```swift
     /// let input = try Stream.standardInput(on: loop)
-    /// while let line = try await input.readLine() { print("you said", line) }
+    /// for try await line in input.lines { print("you said", line) }
     /// ```
     public static func standardInput(on loop: Loop) throws -> any ByteStream {
         try standard(fileDescriptor: 0, name: "standard input", on: loop)
