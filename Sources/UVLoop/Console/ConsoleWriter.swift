@@ -13,8 +13,11 @@
 /// Make one per loop and share it; do not mix it with `print` on the same output, whose
 /// buffered bytes would come out of order, nor with another writer of the same descriptor
 /// (``Stream/standardOutput(on:)``): each keeps its own order, not the other's. Code that wants
-/// a ``ByteStream`` can write through ``output``, in one order with ``print(_:separator:terminator:)``. A write that fails (a closed pipe: `EPIPE`; a full
-/// disk) drops what is queued; ``flush()`` throws the error, and later prints are dropped.
+/// a ``ByteStream`` can write through ``output``, in one order with
+/// ``print(_:separator:terminator:)``.
+///
+/// A write that fails (a closed pipe: `EPIPE`; a full disk) drops what is queued; ``flush()``
+/// throws the error, and later prints are dropped.
 ///
 /// ```swift
 /// try Loop.run { loop in
