@@ -89,7 +89,8 @@ public struct ChatSession {
                 reply(ChatText.nickRefused(error, asked: name, current: current))
             }
         case .who:
-            reply(ChatText.who(room.participants.map(\.name)))
+            let listed = room.earliestParticipants(ChatConfiguration.maxNamesListed)
+            reply(ChatText.who(listed.map(\.name), of: room.count))
         case .me(let action):
             let action = TextSanitizer.clean(action)
             if action.allSatisfy(\.isWhitespace) {
