@@ -37,7 +37,8 @@ public enum RenameRefusal: Error, Sendable, Equatable, CustomStringConvertible {
 /// Joining and leaving cost O(1) whatever the room's size (a ``Roster``), and so does what
 /// they say to the room: once it has more than ``largeRoomThreshold`` participants, joins and
 /// departures are no longer announced one by one but counted, and one summary line per
-/// ``summaryInterval`` tells everyone (`1,234 joined and 56 left in the last second (19,000 here)`).
+/// ``summaryInterval`` tells everyone (`1,234 joined and 56 left in the last second (900 here)`;
+/// every 10 s in a room of more than ten times the threshold).
 ///
 /// ```swift
 /// let room = Room(isPlain: false, maxQueuedBytes: 1 << 20, floodLimit: (5, 10), log: log, console: .standardOutput)
@@ -54,8 +55,12 @@ public final class Room {
     /// Up to this many participants, each join and departure is announced to the others; in a
     /// larger room they are summarised once per ``summaryInterval``.
     public let largeRoomThreshold: Int
-    /// How often a large room announces its summary of joins and departures (if any).
+    /// How often a large room announces its summary of joins and departures (if any); a room of
+    /// more than ten times ``largeRoomThreshold`` waits ten times as long between summaries, so
+    /// a storm of joins costs its members a line each every 10 s rather than every second.
     public let summaryInterval: Duration
+    /// The period of the summary scheduled, if any.
+    private var summaryPeriod: Duration
     let log: Logger
     let console: Console
     /// Every connection present with its participant (`nil` for a bare stream).
@@ -67,6 +72,8 @@ public final class Room {
     private var unannouncedJoins = 0
     private var unannouncedDepartures = 0
     private var isSummaryScheduled = false
+    /// Counts the summaries announced, so a scheduled one finds out it was announced early.
+    private var summaryGeneration = 0
     /// True once ``close(farewell:)`` was called: nothing more is relayed.
     public private(set) var isClosing = false
     /// Connections found over their queue bound, disconnected once the current broadcast ends.
@@ -84,6 +91,7 @@ public final class Room {
         self.floodLimit = floodLimit
         self.largeRoomThreshold = largeRoomThreshold
         self.summaryInterval = summaryInterval
+        summaryPeriod = summaryInterval
         self.log = log
         self.console = console
     }
@@ -338,28 +346,36 @@ public final class Room {
 
     /// Announces the joins and departures counted since the last summary, if any, to everyone:
     /// `1,234 joined and 56 left in the last second (19,000 here)`. Called once per
-    /// ``summaryInterval`` while there are some; a test may call it directly.
+    /// ``summaryInterval`` while there are some; a test may call it directly, which also
+    /// cancels the one scheduled.
     public func announceSummary() {
         guard unannouncedJoins > 0 || unannouncedDepartures > 0 else { return }
+        // Cleared first: announcing may disconnect slow readers, whose departures start the next one.
+        isSummaryScheduled = false
+        summaryGeneration += 1
         let line = ChatText.summary(
-            joined: unannouncedJoins, left: unannouncedDepartures, present: roster.count, interval: summaryInterval)
+            joined: unannouncedJoins, left: unannouncedDepartures, present: roster.count, interval: summaryPeriod)
         unannouncedJoins = 0
         unannouncedDepartures = 0
         broadcast(line, from: nil as TCPStream?)
     }
 
-    /// Makes sure a summary is announced within ``summaryInterval``: one sleeping task at a
-    /// time, started by the first join or departure it counts, on the room's loop.
+    /// Makes sure a summary is announced within its period (``summaryInterval``, or ten times it
+    /// in a room of more than ten times the threshold): one sleeping task at a time, started by
+    /// the first join or departure it counts, on the room's loop.
     private func scheduleSummary() {
         guard !isSummaryScheduled else { return }
+        let isCrowd = largeRoomThreshold <= Int.max / 10 && roster.count > 10 * largeRoomThreshold
+        summaryPeriod = isCrowd ? summaryInterval * 10 : summaryInterval
         guard let loop = Loop.current else { return announceSummary() }
         isSummaryScheduled = true
+        let generation = summaryGeneration
         loop.spawn {
             // Cancelled when the loop stops: the room is going away, nothing to announce.
-            let slept = (try? await loop.sleep(for: self.summaryInterval)) != nil
-            // Cleared first: announcing may disconnect slow readers, whose departures start the next one.
-            self.isSummaryScheduled = false
-            if slept { self.announceSummary() }
+            guard (try? await loop.sleep(for: self.summaryPeriod)) != nil else { return }
+            // Announced already (by a direct call), and maybe scheduled again since.
+            guard generation == self.summaryGeneration else { return }
+            self.announceSummary()
         }
     }
 }

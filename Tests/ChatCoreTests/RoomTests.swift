@@ -246,6 +246,21 @@ struct RoomTests {
             ])
     }
 
+    @Test("a room of more than ten times the threshold summarises every ten intervals")
+    func crowdSummaries() async throws {
+        let line = try await onLoop { loop -> String in
+            let (room, participants, clients) = try await makeRoom(12, largeRoomThreshold: 1, on: loop)
+            defer { closeAll(room, clients) }
+            room.announceSummary()  // scheduled by the second join, in a room of 2
+            room.disconnect(participants[11], .closed)  // scheduled in a room of 11
+            room.announceSummary()
+            var line = ""
+            while !line.contains(" left ") { line = try await clients[0].line() }
+            return line
+        }
+        #expect(line == "1 left in the last 600 seconds (11 here)")
+    }
+
     @Test("participants stay in order of arrival after departures; the earliest few are found without sorting everyone")
     func orderOfArrival() async throws {
         let names = try await onLoop { loop -> [[String]] in
