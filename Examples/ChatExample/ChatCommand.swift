@@ -72,7 +72,7 @@ struct ChatCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Up to this many participants, each join and departure is announced to the others; a larger room announces one summary line a second ('1,234 joined and 56 left in the last second (19,000 here)').",
+            "Up to this many participants, each join and departure is announced to the others; a larger room announces one summary line a second, every 10 s past ten times this ('1,234 joined and 56 left in the last second (900 here)').",
             valueName: "n"))
     var largeRoom = ChatConfiguration.defaultLargeRoomThreshold
 
