@@ -25,6 +25,11 @@ public struct ChatConfiguration: Sendable {
     public var idleTimeout: Duration?
     /// The most participants at once; `nil` means what the open-file limit allows.
     public var maxParticipants: Int?
+    /// Up to this many participants, each join and departure is announced to the others; a
+    /// larger room announces one summary line per ``summaryInterval`` instead.
+    public var largeRoomThreshold = ChatConfiguration.defaultLargeRoomThreshold
+    /// How often a large room announces its summary of joins and departures.
+    public var summaryInterval = Duration.seconds(1)
     /// How long shutdown waits for queued lines to be written before closing.
     public var shutdownTimeout = Duration.seconds(3)
     /// How long a departing participant's last line (a goodbye, an idle notice) gets to be written.
@@ -40,6 +45,11 @@ public struct ChatConfiguration: Sendable {
     public static let defaultFloodRate = 5.0
     /// The flood limit's burst: 10 lines.
     public static let defaultFloodBurst = 10
+    /// The large-room threshold: 100 participants. Up to it, a join storm costs at most
+    /// 100 × 100 notices; beyond it, one line per participant per second.
+    public static let defaultLargeRoomThreshold = 100
+    /// The most names `/who` lists: the first 50 to arrive, then how many more there are.
+    public static let maxNamesListed = 50
     /// File descriptors kept back from the participant cap for the server's own use (standard
     /// streams, the listener, libuv's internal handles, connections being refused or closed).
     public static let reservedFileDescriptors = 32

@@ -50,7 +50,9 @@ public final class ChatServer {
         participantLimit = configuration.participantLimit(openFileLimit: Loop.openFileLimit)
         room = Room(
             isPlain: configuration.isPlain, maxQueuedBytes: configuration.maxQueuedBytes,
-            floodLimit: configuration.floodRate.map { ($0, configuration.floodBurst) }, log: log, console: console)
+            floodLimit: configuration.floodRate.map { ($0, configuration.floodBurst) },
+            largeRoomThreshold: configuration.largeRoomThreshold, summaryInterval: configuration.summaryInterval, log: log,
+            console: console)
         context = SessionContext(configuration: configuration, room: room, loop: loop, log: log, console: console)
     }
 

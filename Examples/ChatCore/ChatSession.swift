@@ -24,8 +24,45 @@ public struct ChatSession {
 
     /// Serves the participant until it leaves; then says goodbye where there is one to say,
     /// closes the connection and tells the room.
+    ///
+    /// One function with the read inline, as in ``PlainSession/run()``: its frame sits under
+    /// every idle participant's task, so everything else is in functions of their own.
+    @inline(never)  // a frame of its own, not merged into its caller's (see DESIGN.md §6)
     public func run() async {
-        let departure = await serve()
+        let departure: Departure
+        while true {
+            do {
+                let line: Bytes?
+                if let idleTimeout = context.configuration.idleTimeout {
+                    line = try await participant.readLine(within: idleTimeout, on: context.loop)
+                } else {
+                    line = try await participant.stream.readLineBytes()
+                }
+                guard let line else {
+                    departure = .closed
+                    break
+                }
+                if let asked = handle(line) {
+                    departure = asked
+                    break
+                }
+            } catch is LineTooLongError {
+                refuseLongLine()
+            } catch {
+                departure = Departure(readError: error)
+                break
+            }
+            // Disconnected by the room meanwhile (a reply took its queue over the bound).
+            if !participant.isPresent {
+                departure = .tooSlow
+                break
+            }
+        }
+        await leave(departure)
+    }
+
+    @inline(never)
+    private func leave(_ departure: Departure) async {
         // While closing, the room flushes and closes everyone itself; and it may have
         // disconnected this participant already (not reading).
         guard !room.isClosing, room.dismiss(participant) else { return }
@@ -39,26 +76,17 @@ public struct ChatSession {
         room.announceDeparture(of: participant, departure)
     }
 
-    private func serve() async -> Departure {
-        while true {
-            switch await participant.readLine(idleTimeout: configuration.idleTimeout, on: loop) {
-            case .line(let line):
-                if let departure = handle(line) { return departure }
-            case .tooLong:
-                refuse("a line longer than \(configuration.maxLineLength) bytes")
-                reply(ChatText.lineTooLong(limit: configuration.maxLineLength))
-            case .end(let departure):
-                return departure
-            }
-            // Disconnected by the room meanwhile (a reply took its queue over the bound).
-            if !participant.isPresent { return .tooSlow }
-        }
+    @inline(never)
+    private func refuseLongLine() {
+        refuse("a line longer than \(configuration.maxLineLength) bytes")
+        reply(ChatText.lineTooLong(limit: configuration.maxLineLength))
     }
 
     /// Handles one line; returns a departure when the participant asked to leave.
     ///
     /// The line is parsed before it is sanitised, so a name with a control character in it is
     /// refused rather than quietly changed; what is relayed is always sanitised.
+    @inline(never)
     private func handle(_ line: Bytes) -> Departure? {
         guard !room.isClosing else { return nil }
         let input = ChatInput(parsing: LineReader.trimmingTerminator(line).string)
@@ -89,7 +117,8 @@ public struct ChatSession {
                 reply(ChatText.nickRefused(error, asked: name, current: current))
             }
         case .who:
-            reply(ChatText.who(room.participants.map(\.name)))
+            let listed = room.earliestParticipants(ChatConfiguration.maxNamesListed)
+            reply(ChatText.who(listed.map(\.name), of: room.count))
         case .me(let action):
             let action = TextSanitizer.clean(action)
             if action.allSatisfy(\.isWhitespace) {

@@ -49,9 +49,51 @@ public enum ChatText {
         }
     }
 
-    /// The answer to `/who`: every participant's name, in order of arrival.
-    public static func who(_ names: [String]) -> Bytes {
-        line("In the room (\(names.count)): \(names.joined(separator: ", "))")
+    /// The answer to `/who`: the names of the first participants in order of arrival, out of
+    /// `total` present; when that is not all of them, says how many more there are.
+    public static func who(_ names: [String], of total: Int) -> Bytes {
+        let listed = names.joined(separator: ", ")
+        guard total > names.count else { return line("In the room (\(total)): \(listed)") }
+        return line(
+            "In the room (\(grouped(total))): \(listed) and \(grouped(total - names.count)) more (the first \(names.count) to arrive)")
+    }
+
+    /// A large room's summary of the joins and departures in the last `interval`, with how
+    /// many are present now: `1,234 joined and 56 left in the last second (19,000 here)`.
+    ///
+    /// It starts with a number and has no `:` after its first word, so no participant's line
+    /// (`name: text` or `* name action`) can look like it.
+    public static func summary(joined: Int, left: Int, present: Int, interval: Duration) -> Bytes {
+        let what =
+            switch (joined > 0, left > 0) {
+            case (true, true): "\(grouped(joined)) joined and \(grouped(left)) left"
+            case (true, false): "\(grouped(joined)) joined"
+            default: "\(grouped(left)) left"
+            }
+        return line("\(what) in the last \(describe(interval)) (\(grouped(present)) here)")
+    }
+
+    /// `19000` as `19,000`.
+    static func grouped(_ number: Int) -> String {
+        let digits = String(number.magnitude)
+        var result = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { result.append(",") }
+            result.append(digit)
+        }
+        return number < 0 ? "-" + result : result
+    }
+
+    /// `second`, `2 seconds`, `0.5 seconds`.
+    private static func describe(_ interval: Duration) -> String {
+        let seconds = seconds(interval)
+        return seconds == "1" ? "second" : "\(seconds) seconds"
+    }
+
+    /// A duration in seconds, without a fraction when it is whole.
+    private static func seconds(_ duration: Duration) -> String {
+        let (whole, fraction) = duration.components
+        return fraction == 0 ? "\(whole)" : "\(Double(whole) + Double(fraction) / 1e18)"
     }
 
     /// The answer to `/help`.
@@ -86,9 +128,7 @@ public enum ChatText {
 
     /// Sent before closing an idle connection.
     public static func idle(_ timeout: Duration) -> Bytes {
-        let (whole, fraction) = timeout.components
-        let seconds = fraction == 0 ? "\(whole)" : "\(Double(whole) + Double(fraction) / 1e18)"
-        return line("You sent nothing for \(seconds) seconds, so you were disconnected.")
+        line("You sent nothing for \(seconds(timeout)) seconds, so you were disconnected.")
     }
 
     /// Sent to a connection over the participant cap before closing it.

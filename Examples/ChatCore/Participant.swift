@@ -12,13 +12,16 @@ public final class Participant {
     public let peer: SocketAddress?
     /// True from admission until the participant is dismissed from the room.
     public internal(set) var isPresent = true
+    /// Its rank in order of arrival (1 for the room's first), for ``Room/participants``.
+    public let arrival: Int
     /// The participant's flood limiter, if the room has a flood limit. Boxed, so a room without
     /// one (`--plain`) spends a pointer per participant on it rather than the limiter's 60 bytes.
     let floodLimiter: FloodLimiter?
 
-    init(stream: TCPStream, name: String, limiter: RateLimiter?) {
+    init(stream: TCPStream, name: String, arrival: Int, limiter: RateLimiter?) {
         self.stream = stream
         self.name = name
+        self.arrival = arrival
         self.peer = stream.peerAddress
         self.floodLimiter = limiter.map(FloodLimiter.init)
     }

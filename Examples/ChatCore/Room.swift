@@ -34,6 +34,12 @@ public enum RenameRefusal: Error, Sendable, Equatable, CustomStringConvertible {
 /// in plain mode, as a bare stream (``join(_:)``), which keeps no object per connection beyond
 /// the stream itself: an idle plain connection costs its task and its stream, nothing more.
 ///
+/// Joining and leaving cost O(1) whatever the room's size (a ``Roster``), and so does what
+/// they say to the room: once it has more than ``largeRoomThreshold`` participants, joins and
+/// departures are no longer announced one by one but counted, and one summary line per
+/// ``summaryInterval`` tells everyone (`1,234 joined and 56 left in the last second (900 here)`;
+/// every 10 s in a room of more than ten times the threshold).
+///
 /// ```swift
 /// let room = Room(isPlain: false, maxQueuedBytes: 1 << 20, floodLimit: (5, 10), log: log, console: .standardOutput)
 /// let alice = room.admit(stream)                    // welcomed as guest-1; the others are told
@@ -46,40 +52,91 @@ public final class Room {
     public let maxQueuedBytes: Int
     /// The flood limit given to each newcomer, if any.
     public let floodLimit: (rate: Double, burst: Int)?
+    /// Up to this many participants, each join and departure is announced to the others; in a
+    /// larger room they are summarised once per ``summaryInterval``.
+    public let largeRoomThreshold: Int
+    /// How often a large room announces its summary of joins and departures (if any); a room of
+    /// more than ten times ``largeRoomThreshold`` waits ten times as long between summaries, so
+    /// a storm of joins costs its members a line each every 10 s rather than every second.
+    public let summaryInterval: Duration
+    /// The period of the summary scheduled, if any.
+    private var summaryPeriod: Duration
     let log: Logger
     let console: Console
-    /// The participants present (admitted with ``admit(_:)``), in order of arrival.
-    public private(set) var participants: [Participant] = []
-    /// Every connection present, participants' and bare streams', in order of arrival: the
-    /// broadcast loop touches only these.
-    public private(set) var streams: [TCPStream] = []
+    /// Every connection present with its participant (`nil` for a bare stream).
+    private var roster = Roster<TCPStream, Participant?>()
     private var byName: [String: Participant] = [:]
     private var nextGuestNumber = 1
+    private var arrivals = 0
+    /// Joins and departures not announced yet (in a large room), and whether a summary is due.
+    private var unannouncedJoins = 0
+    private var unannouncedDepartures = 0
+    private var isSummaryScheduled = false
+    /// Counts the summaries announced, so a scheduled one finds out it was announced early.
+    private var summaryGeneration = 0
     /// True once ``close(farewell:)`` was called: nothing more is relayed.
     public private(set) var isClosing = false
     /// Connections found over their queue bound, disconnected once the current broadcast ends.
     private var overBound: [TCPStream] = []
     private var isDisconnectingSlow = false
 
-    /// Creates an empty room.
-    public init(isPlain: Bool, maxQueuedBytes: Int, floodLimit: (rate: Double, burst: Int)?, log: Logger, console: Console) {
+    /// Creates an empty room. `largeRoomThreshold` and `summaryInterval`: see the properties;
+    /// the default threshold never summarises.
+    public init(
+        isPlain: Bool, maxQueuedBytes: Int, floodLimit: (rate: Double, burst: Int)?, largeRoomThreshold: Int = .max,
+        summaryInterval: Duration = .seconds(1), log: Logger, console: Console
+    ) {
         self.isPlain = isPlain
         self.maxQueuedBytes = maxQueuedBytes
         self.floodLimit = floodLimit
+        self.largeRoomThreshold = largeRoomThreshold
+        self.summaryInterval = summaryInterval
+        summaryPeriod = summaryInterval
         self.log = log
         self.console = console
     }
 
     /// The number of connections present.
-    public var count: Int { streams.count }
+    public var count: Int { roster.count }
+
+    /// Every connection present, participants' and bare streams', in no particular order: the
+    /// broadcast loop touches only these.
+    public var streams: [TCPStream] { roster.elements }
+
+    /// The participants present (admitted with ``admit(_:)``), in order of arrival. Sorts them:
+    /// O(n log n); ``earliestParticipants(_:)`` is cheaper for a few.
+    public var participants: [Participant] {
+        roster.allCompanions.compactMap { $0 }.sorted { $0.arrival < $1.arrival }
+    }
+
+    /// The first `limit` participants present in order of arrival: O(n) for a small `limit`.
+    public func earliestParticipants(_ limit: Int) -> [Participant] {
+        guard limit > 0 else { return [] }
+        // Insertion into a sorted prefix: most participants are later than the `limit`th so far
+        // and cost one comparison.
+        var earliest: [Participant] = []
+        earliest.reserveCapacity(limit + 1)
+        for case let participant? in roster.allCompanions {
+            if earliest.count == limit, let last = earliest.last, last.arrival < participant.arrival { continue }
+            let index = earliest.firstIndex { $0.arrival > participant.arrival } ?? earliest.endIndex
+            earliest.insert(participant, at: index)
+            if earliest.count > limit { earliest.removeLast() }
+        }
+        return earliest
+    }
 
     /// The participant called `name` (ignoring case), if present.
     public func participant(named name: String) -> Participant? { byName[Nickname.key(name)] }
 
+    /// True while joins and departures are announced one by one: the room has at most
+    /// ``largeRoomThreshold`` participants.
+    public var announcesEachArrival: Bool { roster.count <= largeRoomThreshold }
+
     // MARK: Arrivals and departures
 
     /// Adds the connection as a participant named `guest-N`: in chat mode welcomes it and tells
-    /// the others; in plain mode prints `Participant joined chat.`.
+    /// the others (or counts it for the next summary, in a large room); in plain mode prints
+    /// `Participant joined chat.`.
     @discardableResult
     public func admit(_ stream: TCPStream) -> Participant {
         var name = "guest-\(nextGuestNumber)"
@@ -89,16 +146,21 @@ public final class Room {
             nextGuestNumber += 1
         }
         let limiter = floodLimit.map { RateLimiter(rate: $0.rate, burst: $0.burst) }
-        let participant = Participant(stream: stream, name: name, limiter: limiter)
-        participants.append(participant)
-        streams.append(stream)
+        arrivals += 1
+        let participant = Participant(stream: stream, name: name, arrival: arrivals, limiter: limiter)
+        roster.insert(stream, participant)
         // Plain mode has no names to look up (no /nick), so it keeps no index of them.
         if !isPlain { byName[Nickname.key(name)] = participant }
         if isPlain {
             console.say("Participant joined chat.")
         } else {
             send(ChatText.welcome(name), to: participant)
-            broadcast(ChatText.joined(name), from: participant)
+            if announcesEachArrival {
+                broadcast(ChatText.joined(name), from: participant)
+            } else {
+                unannouncedJoins += 1
+                scheduleSummary()
+            }
         }
         log.info("\(participant.logDescription) joined")
         return participant
@@ -108,7 +170,7 @@ public final class Room {
     /// `Participant joined chat.`. See ``leave(_:)`` and `broadcast(_:from:)` with the stream.
     public func join(_ stream: TCPStream) {
         precondition(isPlain, "bare connections join plain rooms only")
-        streams.append(stream)
+        roster.insert(stream, nil)
         console.say("Participant joined chat.")
         log.info("\(Room.describe(stream)) joined")
     }
@@ -117,9 +179,7 @@ public final class Room {
     /// or tell anyone; see ``announceDeparture(of:peer:_:)``.
     @discardableResult
     public func leave(_ stream: TCPStream) -> Bool {
-        guard let index = streams.lastIndex(where: { $0 === stream }) else { return false }
-        streams.remove(at: index)
-        return true
+        roster.remove(stream)
     }
 
     /// Takes `participant` out of the room: no more lines reach it and its name is free.
@@ -129,8 +189,7 @@ public final class Room {
     public func dismiss(_ participant: Participant) -> Bool {
         guard participant.isPresent else { return false }
         participant.isPresent = false
-        if let index = participants.firstIndex(where: { $0 === participant }) { participants.remove(at: index) }
-        leave(participant.stream)
+        roster.remove(participant.stream)
         if byName[Nickname.key(participant.name)] === participant { byName[Nickname.key(participant.name)] = nil }
         return true
     }
@@ -154,8 +213,14 @@ public final class Room {
     public func announceDeparture(of participant: Participant, _ departure: Departure) {
         if isPlain {
             console.say("Participant left chat.")
-        } else if !isClosing {
+        } else if isClosing {
+            // Everyone is being told the server is shutting down.
+        } else if roster.count < largeRoomThreshold {
+            // It was one of at most `largeRoomThreshold`: told one by one.
             broadcast(ChatText.left(participant.name, departure), from: participant)
+        } else {
+            unannouncedDepartures += 1
+            scheduleSummary()
         }
         switch departure {
         case .tooSlow:
@@ -177,7 +242,7 @@ public final class Room {
     /// Takes out the connection (a participant's or a bare one), closes it at once and
     /// announces why.
     public func disconnect(_ stream: TCPStream, _ departure: Departure) {
-        if let participant = participants.first(where: { $0.stream === stream }) {
+        if case let participant?? = roster.companion(of: stream) {
             disconnect(participant, departure)
             return
         }
@@ -216,7 +281,7 @@ public final class Room {
     public func broadcast(_ line: Bytes, from sender: TCPStream?) {
         guard !isClosing else { return }
         // Closed or failed streams are skipped: their own tasks see that when they next read.
-        Stream.broadcast(line, to: streams, except: sender, queueLimit: maxQueuedBytes) { overBound.append($0) }
+        Stream.broadcast(line, to: roster.elements, except: sender, queueLimit: maxQueuedBytes) { overBound.append($0) }
         if !overBound.isEmpty { disconnectSlowReaders() }
     }
 
@@ -262,20 +327,55 @@ public final class Room {
 
     /// Disconnects everyone present (at shutdown).
     public func disconnectAll(_ departure: Departure) {
-        let everyone = participants
-        let connections = streams
-        participants = []
-        streams = []
+        let (connections, members) = roster.removeAll()
         byName = [:]
-        for participant in everyone {
-            participant.isPresent = false
-            participant.stream.close()
-            announceDeparture(of: participant, departure)
+        for (stream, participant) in zip(connections, members) {
+            if let participant {
+                participant.isPresent = false
+                stream.close()
+                announceDeparture(of: participant, departure)
+            } else if !stream.isClosed {
+                let peer = stream.peerAddress
+                stream.close()
+                announceDeparture(of: stream, peer: peer, departure)
+            }
         }
-        for stream in connections where !stream.isClosed {
-            let peer = stream.peerAddress
-            stream.close()
-            announceDeparture(of: stream, peer: peer, departure)
+    }
+
+    // MARK: Summaries
+
+    /// Announces the joins and departures counted since the last summary, if any, to everyone:
+    /// `1,234 joined and 56 left in the last second (19,000 here)`. Called once per
+    /// ``summaryInterval`` while there are some; a test may call it directly, which also
+    /// cancels the one scheduled.
+    public func announceSummary() {
+        guard unannouncedJoins > 0 || unannouncedDepartures > 0 else { return }
+        // Cleared first: announcing may disconnect slow readers, whose departures start the next one.
+        isSummaryScheduled = false
+        summaryGeneration += 1
+        let line = ChatText.summary(
+            joined: unannouncedJoins, left: unannouncedDepartures, present: roster.count, interval: summaryPeriod)
+        unannouncedJoins = 0
+        unannouncedDepartures = 0
+        broadcast(line, from: nil as TCPStream?)
+    }
+
+    /// Makes sure a summary is announced within its period (``summaryInterval``, or ten times it
+    /// in a room of more than ten times the threshold): one sleeping task at a time, started by
+    /// the first join or departure it counts, on the room's loop.
+    private func scheduleSummary() {
+        guard !isSummaryScheduled else { return }
+        let isCrowd = largeRoomThreshold <= Int.max / 10 && roster.count > 10 * largeRoomThreshold
+        summaryPeriod = isCrowd ? summaryInterval * 10 : summaryInterval
+        guard let loop = Loop.current else { return announceSummary() }
+        isSummaryScheduled = true
+        let generation = summaryGeneration
+        loop.spawn {
+            // Cancelled when the loop stops: the room is going away, nothing to announce.
+            guard (try? await loop.sleep(for: self.summaryPeriod)) != nil else { return }
+            // Announced already (by a direct call), and maybe scheduled again since.
+            guard generation == self.summaryGeneration else { return }
+            self.announceSummary()
         }
     }
 }

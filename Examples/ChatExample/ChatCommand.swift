@@ -72,6 +72,12 @@ struct ChatCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "Up to this many participants, each join and departure is announced to the others; a larger room announces one summary line a second, every 10 s past ten times this ('1,234 joined and 56 left in the last second (900 here)').",
+            valueName: "n"))
+    var largeRoom = ChatConfiguration.defaultLargeRoomThreshold
+
+    @Option(
+        help: ArgumentHelp(
             "At shutdown, how long to wait for queued lines to be written before closing; a second signal cuts it short.",
             valueName: "seconds"))
     var shutdownTimeout = 3.0
@@ -86,6 +92,7 @@ struct ChatCommand: ParsableCommand {
         if floodBurst < 1 { throw ValidationError("--flood-burst must be at least 1") }
         if let idleTimeout, idleTimeout <= 0 || !idleTimeout.isFinite { throw ValidationError("--idle-timeout must be positive") }
         if let maxParticipants, maxParticipants < 1 { throw ValidationError("--max-participants must be at least 1") }
+        if largeRoom < 0 { throw ValidationError("--large-room must be 0 or more") }
         if shutdownTimeout < 0 || !shutdownTimeout.isFinite { throw ValidationError("--shutdown-timeout must be 0 or more") }
     }
 
@@ -100,6 +107,7 @@ struct ChatCommand: ParsableCommand {
         configuration.floodBurst = floodBurst
         configuration.idleTimeout = idleTimeout.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }
         configuration.maxParticipants = maxParticipants
+        configuration.largeRoomThreshold = largeRoom
         configuration.shutdownTimeout = .milliseconds(Int64((shutdownTimeout * 1000).rounded()))
 
         let level = (logLevel ?? (plain ? .warning : .info)).level

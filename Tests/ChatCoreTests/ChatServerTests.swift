@@ -177,6 +177,26 @@ struct ChatServerTests {
         #expect(outcome[1] == "guest-1 left (idle too long)")
     }
 
+    @Test("past the large-room threshold, joins and departures reach everyone as one summary line per interval")
+    func largeRoomSummaries() async throws {
+        let configure: @Sendable (inout ChatConfiguration) -> Void = {
+            $0.largeRoomThreshold = 1
+            $0.summaryInterval = .milliseconds(50)
+        }
+        let lines = try await withServer(configure) { server -> [String] in
+            let a = try await server.join()  // a room of 1: announced (to nobody)
+            let b = try await server.join()  // a room of 2: counted
+            defer { close(a, b) }
+            let joins = try await a.line()  // 50 ms after b's arrival
+            let seenByNewcomer = try await b.line()
+            try b.send("/quit\n")
+            return [joins, seenByNewcomer, try await a.line()]
+        }
+        #expect(lines[0] == "1 joined in the last 0.05 seconds (2 here)")
+        #expect(lines[1] == lines[0])
+        #expect(lines[2] == "1 left in the last 0.05 seconds (1 here)")
+    }
+
     @Test("a connection over the cap is told the room is full and closed")
     func roomFull() async throws {
         let configure: @Sendable (inout ChatConfiguration) -> Void = { $0.maxParticipants = 1 }

@@ -5,9 +5,13 @@ import UVLoopTestSupport
 
 /// A room of `count` participants: clients connected to server-side streams the room admitted.
 func makeRoom(
-    _ count: Int, plain: Bool = false, maxQueuedBytes: Int = 1024 * 1024, console: Console = Console { _ in }, on loop: Loop
+    _ count: Int, plain: Bool = false, maxQueuedBytes: Int = 1024 * 1024, largeRoomThreshold: Int = .max,
+    console: Console = Console { _ in }, on loop: Loop
 ) async throws -> (Room, [Participant], [Client]) {
-    let room = Room(isPlain: plain, maxQueuedBytes: maxQueuedBytes, floodLimit: nil, log: quietLog, console: console)
+    // The summaries of a large room are announced by the test itself (announceSummary), not by the clock.
+    let room = Room(
+        isPlain: plain, maxQueuedBytes: maxQueuedBytes, floodLimit: nil, largeRoomThreshold: largeRoomThreshold,
+        summaryInterval: .seconds(60), log: quietLog, console: console)
     let listener = try TCPListener(host: "127.0.0.1", port: 0, on: loop)
     defer { listener.close() }
     var participants: [Participant] = []
@@ -200,6 +204,73 @@ struct RoomTests {
         #expect(
             recorder.captured == Array(repeating: "Participant joined chat.", count: 3)
                 + Array(repeating: "Participant left chat.", count: 2))
+    }
+
+    @Test("a large room counts joins and departures past the threshold and announces them in one summary line")
+    func largeRoomSummaries() async throws {
+        let lines = try await onLoop { loop -> [String] in
+            let (room, participants, clients) = try await makeRoom(6, largeRoomThreshold: 2, on: loop)
+            defer { closeAll(room, clients) }
+            room.announceSummary()  // guest-3 to guest-6 joined a room of more than 2
+            room.announceSummary()  // nothing new: says nothing
+            for participant in participants[1...4] { room.disconnect(participant, .closed) }
+            room.announceSummary()  // they left a room of more than 2
+            room.broadcast(ChatText.chat("guest-6", "marker"), from: participants[5])
+            var lines: [String] = []
+            for _ in 0..<5 { lines.append(try await clients[0].line()) }
+            return lines
+        }
+        #expect(
+            lines == [
+                "Welcome to the chat! You are guest-1. Type /help for the commands.", "guest-2 joined",
+                "4 joined in the last 60 seconds (6 here)", "4 left in the last 60 seconds (2 here)", "guest-6: marker",
+            ])
+    }
+
+    @Test("a room at the threshold still announces each departure, and one more leaving it is back to one by one")
+    func thresholdIsInclusive() async throws {
+        let lines = try await onLoop { loop -> [String] in
+            let (room, participants, clients) = try await makeRoom(3, largeRoomThreshold: 2, on: loop)
+            defer { closeAll(room, clients) }
+            room.disconnect(participants[2], .closed)  // a room of 3: counted
+            room.disconnect(participants[1], .quit)  // a room of 2: announced
+            room.announceSummary()
+            var lines: [String] = []
+            for _ in 0..<4 { lines.append(try await clients[0].line()) }
+            return lines
+        }
+        #expect(
+            lines == [
+                "Welcome to the chat! You are guest-1. Type /help for the commands.", "guest-2 joined", "guest-2 left",
+                "1 joined and 1 left in the last 60 seconds (1 here)",
+            ])
+    }
+
+    @Test("a room of more than ten times the threshold summarises every ten intervals")
+    func crowdSummaries() async throws {
+        let line = try await onLoop { loop -> String in
+            let (room, participants, clients) = try await makeRoom(12, largeRoomThreshold: 1, on: loop)
+            defer { closeAll(room, clients) }
+            room.announceSummary()  // scheduled by the second join, in a room of 2
+            room.disconnect(participants[11], .closed)  // scheduled in a room of 11
+            room.announceSummary()
+            var line = ""
+            while !line.contains(" left ") { line = try await clients[0].line() }
+            return line
+        }
+        #expect(line == "1 left in the last 600 seconds (11 here)")
+    }
+
+    @Test("participants stay in order of arrival after departures; the earliest few are found without sorting everyone")
+    func orderOfArrival() async throws {
+        let names = try await onLoop { loop -> [[String]] in
+            let (room, participants, clients) = try await makeRoom(5, on: loop)
+            defer { closeAll(room, clients) }
+            room.disconnect(participants[0], .closed)  // the last one takes its place in the roster
+            room.disconnect(participants[2], .closed)
+            return [room.participants.map(\.name), room.earliestParticipants(2).map(\.name), room.earliestParticipants(9).map(\.name)]
+        }
+        #expect(names == [["guest-2", "guest-4", "guest-5"], ["guest-2", "guest-4"], ["guest-2", "guest-4", "guest-5"]])
     }
 
     @Test("closing stops relaying and queues the farewell to everyone")
