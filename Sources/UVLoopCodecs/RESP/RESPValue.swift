@@ -68,13 +68,3 @@ extension RESPValue: CustomStringConvertible {
         }
     }
 }
-
-extension RESPValue: ExpressibleByStringLiteral {
-    /// A bulk string holding the literal's UTF-8 bytes.
-    public init(stringLiteral value: String) { self = .bulkString(Bytes(value)) }
-}
-
-extension RESPValue: ExpressibleByIntegerLiteral {
-    /// An integer reply.
-    public init(integerLiteral value: Int64) { self = .integer(value) }
-}
