@@ -56,7 +56,8 @@ public final class RedisClient {
         on loop: Loop
     ) async throws -> RedisClient {
         try await connect(
-            configuration: try RedisConfiguration(url: url), options: options, logger: logger, connectionFactory: connectionFactory, on: loop)
+            configuration: try RedisConfiguration(url: url), options: options, logger: logger, connectionFactory: connectionFactory,
+            on: loop)
     }
 
     /// Connects to the server `configuration` describes; see ``connect(url:options:logger:connectionFactory:on:)``.
@@ -67,7 +68,8 @@ public final class RedisClient {
         connectionFactory: @escaping RedisConnectionFactory = redisTCPConnectionFactory,
         on loop: Loop
     ) async throws -> RedisClient {
-        let connector = RedisConnector(configuration: configuration, options: options, factory: connectionFactory, logger: logger, loop: loop)
+        let connector = RedisConnector(
+            configuration: configuration, options: options, factory: connectionFactory, logger: logger, loop: loop)
         try await connector.connect()
         return RedisClient(connector: connector)
     }
@@ -160,7 +162,8 @@ public final class RedisClient {
         } catch is TimeoutError {
             let name = command.first.map { $0.string.uppercased() } ?? "command"
             if connector.connection == nil, let lastFailure = connector.lastFailure {
-                throw RedisError.connection("redis \(connector.endpoint): \(lastFailure); \(name) not sent within \(formatSeconds(timeout))")
+                throw RedisError.connection(
+                    "redis \(connector.endpoint): \(lastFailure); \(name) not sent within \(formatSeconds(timeout))")
             }
             throw RedisError.timeout("redis \(connector.endpoint): \(name) timed out after \(formatSeconds(timeout))")
         }

@@ -82,7 +82,9 @@ public struct RedisConfiguration: Sendable, Hashable {
         }
         if host.isEmpty { host = "127.0.0.1" }
         if let portText {
-            guard let port = Int(portText), (1...65535).contains(port) else { throw .invalidURL("\(shown): port \"\(portText)\" is not 1-65535") }
+            guard let port = Int(portText), (1...65535).contains(port) else {
+                throw .invalidURL("\(shown): port \"\(portText)\" is not 1-65535")
+            }
             self.port = port
         }
     }

@@ -16,6 +16,8 @@ final class RedisConnection {
     /// Set once the connection failed or was closed; new commands fail with it.
     private(set) var failure: RedisError?
     private var reader: SpawnedTask?
+    /// Set while a sender waits in the stream's `drain` (it allows one waiter at a time).
+    private var draining: Event?
 
     /// Called for each reply before it is matched to a command; returning true consumes it.
     /// Subscriptions use it for `message` and `subscribe` pushes; waiting in it stops reading.
@@ -59,8 +61,16 @@ final class RedisConnection {
         }
     }
 
-    /// Waits while the stream's write queue is over its high water mark.
+    /// Waits while the stream's write queue is over its high water mark. Many senders may
+    /// call it at once: one waits in the stream's `drain`, the others for it.
     func drain() async throws {
+        while let draining { try await draining.wait() }
+        let gate = Event(on: loop)
+        draining = gate
+        defer {
+            draining = nil
+            gate.set()
+        }
         try await stream.drain()
     }
 

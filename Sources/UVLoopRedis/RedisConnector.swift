@@ -24,7 +24,10 @@ final class RedisConnector {
     /// (subscriptions subscribe again); a failure makes the attempt fail.
     var prepare: ((RedisConnection) async throws -> Void)?
 
-    init(configuration: RedisConfiguration, options: RedisClientOptions, factory: @escaping RedisConnectionFactory, logger: Logger, loop: Loop) {
+    init(
+        configuration: RedisConfiguration, options: RedisClientOptions, factory: @escaping RedisConnectionFactory, logger: Logger,
+        loop: Loop
+    ) {
         self.loop = loop
         self.configuration = configuration
         self.options = options
