@@ -109,7 +109,7 @@ final class RedisConnector {
                 let reason = withoutEndpoint(RedisConnection.reason(error))
                 lastFailure = reason
                 let delay = options.reconnect.jitteredDelay(afterFailures: failures)
-                let message: Logger.Message = "redis \(endpoint): \(reason); retrying in \(formatSeconds(delay, decimals: 1))"
+                let message: Logger.Message = "redis \(endpoint): \(reason); retrying in \(formatSeconds(delay, decimals: 2))"
                 if failures == 1 { logger.warning(message) } else { logger.debug(message) }
                 do { try await loop.sleep(for: delay) } catch { return }
             }
