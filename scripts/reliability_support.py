@@ -161,11 +161,12 @@ def relay_works(port, timeout=5.0):
 
 
 def build_chatbench(root):
-    """Builds ../shared/bench/chatbench into .build-rel/tools (the shared folder is read-only)."""
+    """Builds Benchmarks/chatbench/chatbench into .build-rel/tools."""
+    root = os.path.abspath(root)
     out = os.path.join(root, ".build-rel", "tools")
     os.makedirs(out, exist_ok=True)
     binary = os.path.join(out, "chatbench")
-    source = os.path.join(root, "..", "shared", "bench", "chatbench.c")
+    source = os.path.join(root, "Benchmarks", "chatbench", "chatbench.c")
     if not os.path.exists(binary) or os.path.getmtime(binary) < os.path.getmtime(source):
         subprocess.run(["make", "-s", "-C", os.path.dirname(source), f"OUT={out}"], check=True)
     return binary

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what UVLoop needs on Debian: libuv (headers + pkg-config file), nc for the
-# integration tests, a C compiler for the benchmark tools, redis-server for the Redis client's
-# tests. Safe to run again.
+# integration tests, a C compiler and OpenSSL's headers (libssl-dev) for the benchmark tools,
+# redis-server for the Redis client's tests. Safe to run again.
 set -euo pipefail
 
 need=()
 pkg-config --exists libuv 2>/dev/null || need+=(libuv1-dev)
+pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v nc >/dev/null || need+=(netcat-openbsd)
 command -v gcc >/dev/null || need+=(gcc)

@@ -16,12 +16,12 @@
 /// ```
 public struct Bytes: @unchecked Sendable {
     // @unchecked Sendable: the storage is written once, before any Bytes shares it, then only read.
-    package let storage: ByteStorage
-    package let offset: Int
+    @usableFromInline package let storage: ByteStorage
+    @usableFromInline package let offset: Int
     /// The number of bytes.
     public let count: Int
 
-    package init(storage: ByteStorage, offset: Int, count: Int) {
+    @inlinable package init(storage: ByteStorage, offset: Int, count: Int) {
         self.storage = storage
         self.offset = offset
         self.count = count
@@ -54,14 +54,14 @@ public struct Bytes: @unchecked Sendable {
     package static let empty = Bytes(UnsafeRawBufferPointer(start: nil, count: 0))
 
     /// Calls `body` with the bytes; the pointer is valid only inside `body`.
-    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    @inlinable public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try storage.withBase { (base) throws(E) -> R in
             try body(UnsafeRawBufferPointer(start: base + offset, count: count))
         }
     }
 
     /// The bytes from `range` (positions relative to the start), sharing storage.
-    public func slice(_ range: Range<Int>) -> Bytes {
+    @inlinable public func slice(_ range: Range<Int>) -> Bytes {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "Bytes.slice out of range")
         return Bytes(storage: storage, offset: offset + range.lowerBound, count: range.count)
     }
@@ -100,9 +100,9 @@ public struct Bytes: @unchecked Sendable {
 }
 
 extension Bytes: RandomAccessCollection {
-    public var startIndex: Int { 0 }
-    public var endIndex: Int { count }
-    public subscript(position: Int) -> UInt8 {
+    @inlinable public var startIndex: Int { 0 }
+    @inlinable public var endIndex: Int { count }
+    @inlinable public subscript(position: Int) -> UInt8 {
         precondition(position >= 0 && position < count, "Bytes index out of range")
         return storage.withBase { $0.load(fromByteOffset: offset + position, as: UInt8.self) }
     }
@@ -130,7 +130,7 @@ extension Bytes: CustomStringConvertible {
 
 /// The heap block behind `Bytes`: a header-less tail-allocated byte array, written only while
 /// it is being made.
-package final class ByteStorage: ManagedBuffer<Int, UInt8> {
+@usableFromInline package final class ByteStorage: ManagedBuffer<Int, UInt8> {
     package static func make(capacity: Int) -> ByteStorage {
         // unsafeDowncast: `create` called on a subclass returns an instance of that subclass.
         unsafeDowncast(ByteStorage.create(minimumCapacity: capacity) { _ in capacity }, to: ByteStorage.self)
@@ -144,7 +144,7 @@ package final class ByteStorage: ManagedBuffer<Int, UInt8> {
         return storage
     }
 
-    package func withBase<R, E: Error>(_ body: (UnsafeMutableRawPointer) throws(E) -> R) throws(E) -> R {
+    @inlinable package func withBase<R, E: Error>(_ body: (UnsafeMutableRawPointer) throws(E) -> R) throws(E) -> R {
         try withUnsafeMutablePointerToElements { (elements) throws(E) -> R in try body(UnsafeMutableRawPointer(elements)) }
     }
 }

@@ -1,0 +1,398 @@
+/*
+ * tls_chat_relay.c - raw-C libuv + OpenSSL baseline chat relay over TLS,
+ * batched like chat_relay_batched.c.
+ *
+ * Same protocol, reads, line splitting and limits as chat_relay_batched.c,
+ * behind TLS 1.2/1.3: every LF-terminated line of plaintext a client sends is
+ * relayed, byte for byte, to every OTHER client whose handshake has finished;
+ * lines longer than MAX_LINE bytes are dropped up to and including the next
+ * LF.  A client joins the room when its handshake finishes.
+ *
+ * Writes are batched per loop iteration as in chat_relay_batched.c: a line is
+ * queued (by reference) on each recipient, and a uv_check handle -- after
+ * every read callback of the iteration -- gives each recipient with pending
+ * lines ONE SSL_write of all of them (copied into one plaintext buffer, so
+ * they share TLS records) and ONE uv_write of the resulting ciphertext.
+ *
+ * OpenSSL runs over two memory BIOs per connection (tls_conn.h); its record
+ * buffers are released while a connection is idle (SSL_MODE_RELEASE_BUFFERS).
+ */
+#include "tls_conn.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#define MAX_LINE (64 * 1024)
+#define READ_BUF_SIZE (64 * 1024)
+#define BACKLOG 4096
+
+struct line {
+    unsigned refs;
+    unsigned len;
+    char data[];
+};
+
+struct client {
+    struct tls_conn tls;        /* first member: (struct client *)handle */
+    struct client *prev, *next;
+    int linked;                 /* in the room (handshake finished, not dropped) */
+    struct line *part;          /* unfinished line, NULL if none */
+    unsigned part_cap;
+    int discarding;             /* dropping an over-long line until LF */
+    struct line **pending;      /* lines queued this iteration */
+    unsigned npending, pending_cap;
+    int dirty;                  /* on the dirty list */
+};
+
+static uv_loop_t *loop;
+static uv_tcp_t server;
+static uv_check_t flusher;
+static uv_signal_t sig_int, sig_term;
+static SSL_CTX *ctx;
+static struct client *clients;  /* doubly-linked list of clients in the room */
+static char read_buf[READ_BUF_SIZE];
+
+static struct client **dirty;   /* clients with pending lines, flushed in check */
+static unsigned ndirty, dirty_cap;
+
+static char *batch;             /* one recipient's pending lines, as one plaintext */
+static size_t batch_cap;
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (p == NULL) {
+        fprintf(stderr, "out of memory\n");
+        abort();
+    }
+    return p;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n);
+    if (p == NULL) {
+        fprintf(stderr, "out of memory\n");
+        abort();
+    }
+    return p;
+}
+
+static void line_unref(struct line *l)
+{
+    if (--l->refs == 0)
+        free(l);
+}
+
+static void release_pending(struct client *c)
+{
+    for (unsigned i = 0; i < c->npending; i++)
+        line_unref(c->pending[i]);
+    c->npending = 0;
+}
+
+static void on_close(uv_handle_t *h)
+{
+    struct client *c = (struct client *)h;
+    release_pending(c);
+    free(c->pending);
+    free(c->part);
+    SSL_free(c->tls.ssl);       /* frees both BIOs */
+    free(c);
+}
+
+/* Takes c out of the room, so no new lines are queued to it. */
+static void client_unlink(struct client *c)
+{
+    if (!c->linked)
+        return;
+    c->linked = 0;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
+/* Unlink and close.  Pending writes are cancelled by libuv; lines still
+ * pending on the client are released by the flush (it skips closing clients)
+ * or by on_close, which runs after this iteration's check. */
+static void client_drop(struct client *c)
+{
+    if (uv_is_closing((uv_handle_t *)&c->tls.tcp))
+        return;
+    client_unlink(c);
+    uv_close((uv_handle_t *)&c->tls.tcp, on_close);
+}
+
+/* Encrypts one client's pending lines with one SSL_write and hands the
+ * ciphertext to libuv as one uv_write. */
+static void flush_client(struct client *c)
+{
+    c->dirty = 0;
+    if (c->npending == 0)
+        return;
+    if (uv_is_closing((uv_handle_t *)&c->tls.tcp) || c->tls.finishing) {
+        release_pending(c);
+        return;
+    }
+    size_t n = 0;
+    for (unsigned i = 0; i < c->npending; i++)
+        n += c->pending[i]->len;
+    if (n > batch_cap) {
+        batch_cap = n * 2;
+        batch = xrealloc(batch, batch_cap);
+    }
+    n = 0;
+    for (unsigned i = 0; i < c->npending; i++) {
+        memcpy(batch + n, c->pending[i]->data, c->pending[i]->len);
+        n += c->pending[i]->len;
+    }
+    release_pending(c);
+    if (tls_send(&c->tls, batch, n) != 0)
+        client_drop(c);
+}
+
+/* The check phase runs right after poll, i.e. after this iteration's reads. */
+static void on_check(uv_check_t *h)
+{
+    (void)h;
+    for (unsigned i = 0; i < ndirty; i++)
+        flush_client(dirty[i]);
+    ndirty = 0;
+}
+
+/* Queues l to every client but sender; takes ownership of l (refs must be 1). */
+static void broadcast(struct client *sender, struct line *l)
+{
+    for (struct client *c = clients; c != NULL; c = c->next) {
+        if (c == sender)
+            continue;
+        if (c->npending == c->pending_cap) {
+            c->pending_cap = c->pending_cap ? c->pending_cap * 2 : 16;
+            c->pending = xrealloc(c->pending, sizeof *c->pending * c->pending_cap);
+        }
+        c->pending[c->npending++] = l;
+        l->refs++;
+        if (!c->dirty) {
+            if (ndirty == dirty_cap) {
+                dirty_cap = dirty_cap ? dirty_cap * 2 : 1024;
+                dirty = xrealloc(dirty, sizeof *dirty * dirty_cap);
+            }
+            dirty[ndirty++] = c;
+            c->dirty = 1;
+        }
+    }
+    line_unref(l);   /* our own reference */
+}
+
+static struct line *line_new(unsigned cap)
+{
+    struct line *l = xmalloc(sizeof *l + cap);
+    l->refs = 1;
+    l->len = 0;
+    return l;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    *buf = uv_buf_init(read_buf, sizeof read_buf);
+}
+
+/* The handshake finished: the client joins the room. */
+static void on_established(struct tls_conn *t)
+{
+    struct client *c = (struct client *)t;
+    c->linked = 1;
+    c->next = clients;
+    if (clients)
+        clients->prev = c;
+    clients = c;
+}
+
+/* Plaintext from one client: line splitting identical to chat_relay_batched.c. */
+static void on_plain(struct tls_conn *t, const char *data, size_t len)
+{
+    struct client *c = (struct client *)t;
+    const char *p = data, *end = data + len;
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+
+        if (c->discarding) {
+            if (nl)
+                c->discarding = 0;
+            p += n;
+            continue;
+        }
+
+        size_t have = c->part ? c->part->len : 0;
+        if (have + n > MAX_LINE || (!nl && have + n == MAX_LINE)) {
+            free(c->part);
+            c->part = NULL;
+            c->part_cap = 0;
+            c->discarding = (nl == NULL);
+            p += n;
+            continue;
+        }
+
+        if (nl) {
+            struct line *l;
+            if (c->part) {
+                l = c->part;
+                if (l->len + n > c->part_cap)
+                    l = xrealloc(l, sizeof *l + l->len + n);
+                c->part = NULL;
+                c->part_cap = 0;
+            } else {
+                l = line_new((unsigned)n);
+            }
+            memcpy(l->data + l->len, p, n);
+            l->len += (unsigned)n;
+            broadcast(c, l);
+        } else {
+            if (c->part == NULL) {
+                unsigned cap = n < 256 ? 256 : (unsigned)n;
+                c->part = line_new(cap);
+                c->part_cap = cap;
+            } else if (c->part->len + n > c->part_cap) {
+                unsigned cap = c->part_cap * 2;
+                while (cap < c->part->len + n)
+                    cap *= 2;
+                if (cap > MAX_LINE)
+                    cap = MAX_LINE;
+                c->part = xrealloc(c->part, sizeof *c->part + cap);
+                c->part_cap = cap;
+            }
+            memcpy(c->part->data + c->part->len, p, n);
+            c->part->len += (unsigned)n;
+        }
+        p += n;
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct client *c = (struct client *)s;
+    if (nread < 0) {                    /* UV_EOF or an error */
+        client_drop(c);
+        return;
+    }
+    if (nread == 0 || c->tls.finishing)
+        return;
+    int r = tls_feed(&c->tls, buf->base, (size_t)nread, on_established, on_plain);
+    if (r < 0) {
+        client_drop(c);
+    } else if (r > 0) {                 /* close_notify: leave the room, answer, close */
+        client_unlink(c);
+        release_pending(c);
+        tls_finish(&c->tls, on_close);
+    }
+}
+
+static void on_connection(uv_stream_t *srv, int status)
+{
+    if (status < 0) {
+        fprintf(stderr, "accept: %s\n", uv_strerror(status));
+        return;
+    }
+    struct client *c = xmalloc(sizeof *c);
+    memset(c, 0, sizeof *c);
+    uv_tcp_init(loop, &c->tls.tcp);
+    if (uv_accept(srv, (uv_stream_t *)&c->tls.tcp) != 0 || tls_conn_init(&c->tls, ctx) != 0) {
+        uv_close((uv_handle_t *)&c->tls.tcp, on_close);
+        return;
+    }
+    uv_tcp_nodelay(&c->tls.tcp, 1);
+    if (uv_read_start((uv_stream_t *)&c->tls.tcp, on_alloc, on_read) != 0)
+        uv_close((uv_handle_t *)&c->tls.tcp, on_close);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    (void)h;
+    (void)signum;
+    printf("ChatServer exiting.\n");
+    fflush(stdout);
+    exit(0);
+}
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            perror("setrlimit(RLIMIT_NOFILE)");
+    }
+}
+
+static void usage(const char *argv0)
+{
+    fprintf(stderr, "usage: %s --cert FILE --key FILE [--host ADDR] [--port N]\n", argv0);
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *host = "0.0.0.0", *cert = NULL, *key = NULL;
+    int port = 3443;
+    struct sockaddr_in addr;
+    int r;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
+            host = argv[++i];
+        } else if (strcmp(argv[i], "--cert") == 0 && i + 1 < argc) {
+            cert = argv[++i];
+        } else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
+            key = argv[++i];
+        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+            char *e;
+            long v = strtol(argv[++i], &e, 10);
+            if (*e != '\0' || v < 0 || v > 65535)
+                usage(argv[0]);
+            port = (int)v;
+        } else {
+            usage(argv[0]);
+        }
+    }
+    if (cert == NULL || key == NULL)
+        usage(argv[0]);
+
+    signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
+    ctx = tls_server_ctx(cert, key);
+
+    loop = uv_default_loop();
+    if ((r = uv_ip4_addr(host, port, &addr)) != 0) {
+        fprintf(stderr, "bad address %s: %s\n", host, uv_strerror(r));
+        return 2;
+    }
+    uv_tcp_init(loop, &server);
+    if ((r = uv_tcp_bind(&server, (const struct sockaddr *)&addr, 0)) != 0 ||
+        (r = uv_listen((uv_stream_t *)&server, BACKLOG, on_connection)) != 0) {
+        fprintf(stderr, "listen on %s:%d: %s\n", host, port, uv_strerror(r));
+        return 1;
+    }
+
+    uv_check_init(loop, &flusher);
+    uv_check_start(&flusher, on_check);
+    uv_signal_init(loop, &sig_int);
+    uv_signal_start(&sig_int, on_signal, SIGINT);
+    uv_signal_init(loop, &sig_term);
+    uv_signal_start(&sig_term, on_signal, SIGTERM);
+
+    printf("ChatServer starting up on port %d (TLS)\n", port);
+    fflush(stdout);
+
+    return uv_run(loop, UV_RUN_DEFAULT);
+}

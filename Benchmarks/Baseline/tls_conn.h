@@ -1,0 +1,206 @@
+/*
+ * tls_conn.h - the TLS plumbing shared by tls_echo_server.c and tls_chat_relay.c.
+ *
+ * libuv owns the socket; OpenSSL never sees it.  Each connection's SSL has
+ * two memory BIOs (SSL_set_bio with two BIO_s_mem()):
+ *
+ *   libuv read -> BIO_write(rbio, ciphertext) -> SSL_do_handshake / SSL_read -> plaintext
+ *   plaintext  -> SSL_write -> BIO_read(wbio)  -> one uv_write of the ciphertext
+ *
+ * After every step that can produce output (handshake, read, write, shutdown)
+ * the write BIO is drained into one heap buffer and handed to libuv, so one
+ * SSL_write of a batch of lines costs one uv_write.  OpenSSL's own record
+ * buffers are released while a connection is idle (SSL_MODE_RELEASE_BUFFERS).
+ */
+#ifndef TLS_CONN_H
+#define TLS_CONN_H
+
+#include <uv.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TLS_PLAIN_BUF (64 * 1024)
+
+/* The first member of each server's connection struct: (struct tls_conn *)handle. */
+struct tls_conn {
+    uv_tcp_t tcp;               /* first member */
+    SSL *ssl;                   /* owns rbio and wbio */
+    BIO *rbio, *wbio;
+    int established;            /* the handshake has finished */
+    int finishing;              /* close_notify seen: shutting down, reads stopped */
+};
+
+struct tls_write {
+    uv_write_t req;
+    char data[];
+};
+
+typedef void (*tls_plain_cb)(struct tls_conn *c, const char *data, size_t n);
+typedef void (*tls_established_cb)(struct tls_conn *c);
+
+static char tls_plain_buf[TLS_PLAIN_BUF];
+
+static void tls_fail(const char *what)
+{
+    fprintf(stderr, "%s failed\n", what);
+    ERR_print_errors_fp(stderr);
+    exit(1);
+}
+
+/* A server context: TLS 1.2 and 1.3, certificate chain and key from PEM files. */
+static SSL_CTX *tls_server_ctx(const char *cert, const char *key)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        tls_fail("SSL_CTX_new");
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+        tls_fail("loading --cert");
+    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+        tls_fail("loading --key");
+    if (SSL_CTX_check_private_key(ctx) != 1)
+        tls_fail("matching --cert and --key");
+    return ctx;
+}
+
+/* Gives c a server-side SSL over two fresh memory BIOs.  Returns 0 or -1. */
+static int tls_conn_init(struct tls_conn *c, SSL_CTX *ctx)
+{
+    c->ssl = SSL_new(ctx);
+    c->rbio = BIO_new(BIO_s_mem());
+    c->wbio = BIO_new(BIO_s_mem());
+    if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
+        SSL_free(c->ssl);
+        BIO_free(c->rbio);
+        BIO_free(c->wbio);
+        c->ssl = NULL;
+        return -1;
+    }
+    /* An empty memory BIO reports "retry" rather than end of file. */
+    BIO_set_mem_eof_return(c->rbio, -1);
+    BIO_set_mem_eof_return(c->wbio, -1);
+    SSL_set_bio(c->ssl, c->rbio, c->wbio);
+    SSL_set_accept_state(c->ssl);
+    return 0;
+}
+
+static void tls_on_write(uv_write_t *req, int status)
+{
+    (void)status;               /* a failed write also fails the next read: closed there */
+    free(req);
+}
+
+/* Hands whatever ciphertext OpenSSL produced to libuv as one uv_write.  Returns 0 or -1. */
+static int tls_flush(struct tls_conn *c)
+{
+    size_t n = BIO_ctrl_pending(c->wbio);
+    if (n == 0)
+        return 0;
+    struct tls_write *w = malloc(sizeof *w + n);
+    if (w == NULL) {
+        fprintf(stderr, "out of memory\n");
+        abort();
+    }
+    if (BIO_read(c->wbio, w->data, (int)n) != (int)n) {
+        free(w);
+        return -1;
+    }
+    uv_buf_t buf = uv_buf_init(w->data, (unsigned)n);
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, tls_on_write) != 0) {
+        free(w);
+        return -1;
+    }
+    return 0;
+}
+
+/* Encrypts n bytes of plaintext and writes them.  Returns 0 or -1 (then close c). */
+static int tls_send(struct tls_conn *c, const char *data, size_t n)
+{
+    if (n > 0 && SSL_write(c->ssl, data, (int)n) <= 0) {
+        ERR_clear_error();
+        return -1;
+    }
+    return tls_flush(c);
+}
+
+struct tls_shutdown {
+    uv_shutdown_t req;
+    uv_close_cb close_cb;
+};
+
+static void tls_on_shutdown(uv_shutdown_t *req, int status)
+{
+    struct tls_shutdown *sd = (struct tls_shutdown *)req;
+    uv_handle_t *h = (uv_handle_t *)req->handle;
+    (void)status;
+    if (!uv_is_closing(h))
+        uv_close(h, sd->close_cb);
+    free(sd);
+}
+
+/* The peer said close_notify: answer it, stop reading, and close c once the
+ * pending writes are out (a TCP half-close first, so the peer sees both). */
+static void tls_finish(struct tls_conn *c, uv_close_cb close_cb)
+{
+    struct tls_shutdown *sd = malloc(sizeof *sd);
+    c->finishing = 1;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    SSL_shutdown(c->ssl);
+    if (sd == NULL || tls_flush(c) != 0 ||
+        uv_shutdown(&sd->req, (uv_stream_t *)&c->tcp, tls_on_shutdown) != 0) {
+        free(sd);
+        if (!uv_is_closing((uv_handle_t *)&c->tcp))
+            uv_close((uv_handle_t *)&c->tcp, close_cb);
+        return;
+    }
+    sd->close_cb = close_cb;
+}
+
+/* Feeds n bytes of ciphertext from libuv: runs the handshake (calling
+ * established once it finishes), then hands every plaintext chunk to plain.
+ * Returns 0 to go on, 1 when the peer sent close_notify (call tls_finish), or
+ * -1 on a TLS error (close c). */
+static int tls_feed(struct tls_conn *c, const char *data, size_t n,
+                    tls_established_cb established, tls_plain_cb plain)
+{
+    if (n > 0 && BIO_write(c->rbio, data, (int)n) != (int)n)
+        return -1;
+    if (!c->established) {
+        int r = SSL_do_handshake(c->ssl);
+        if (r != 1) {
+            int e = SSL_get_error(c->ssl, r);
+            ERR_clear_error();
+            tls_flush(c);       /* the next flight, or an alert */
+            return e == SSL_ERROR_WANT_READ ? 0 : -1;
+        }
+        c->established = 1;
+        if (tls_flush(c) != 0)
+            return -1;
+        if (established != NULL)
+            established(c);
+    }
+    for (;;) {
+        if (uv_is_closing((uv_handle_t *)&c->tcp))
+            return 0;
+        int r = SSL_read(c->ssl, tls_plain_buf, sizeof tls_plain_buf);
+        if (r > 0) {
+            plain(c, tls_plain_buf, (size_t)r);
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, r);
+        ERR_clear_error();
+        if (e == SSL_ERROR_WANT_READ)
+            break;
+        return e == SSL_ERROR_ZERO_RETURN ? 1 : -1;
+    }
+    return tls_flush(c);        /* e.g. the answer to a key update */
+}
+
+#endif
