@@ -143,6 +143,11 @@ public final class RedisClient {
             client.close()
             throw RedisError.closed
         }
+        // Two blocking reads may have opened one each meanwhile: keep the first, close the other.
+        if let blockingClient, !blockingClient.isClosed {
+            client.close()
+            return blockingClient
+        }
         blockingClient = client
         return client
     }
