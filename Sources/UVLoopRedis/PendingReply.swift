@@ -11,6 +11,9 @@ final class PendingReply {
 
     init(loop: Loop) { ready = Event(on: loop) }
 
+    /// True once a reply or failure was handed over.
+    var isFulfilled: Bool { result != nil }
+
     /// Hands over the reply or the connection's failure; only the first call counts.
     func fulfil(_ result: Result<RESPValue, RedisError>) {
         guard self.result == nil else { return }
@@ -23,31 +26,5 @@ final class PendingReply {
         try await ready.wait()
         // Force-unwrap: the event is set only by `fulfil`, after it stored the result.
         return try result!.get()
-    }
-}
-
-/// A first-in first-out queue of pending replies with O(1) removal from the front.
-struct ReplyQueue {
-    private var entries: [PendingReply?] = []
-    private var head = 0
-
-    var isEmpty: Bool { head == entries.count }
-    var count: Int { entries.count - head }
-
-    mutating func append(_ reply: PendingReply) { entries.append(reply) }
-
-    mutating func popFirst() -> PendingReply? {
-        guard head < entries.count else { return nil }
-        let first = entries[head]
-        entries[head] = nil
-        head += 1
-        if head == entries.count {
-            entries.removeAll(keepingCapacity: entries.count <= 4096)
-            head = 0
-        } else if head >= 1024 && head * 2 >= entries.count {
-            entries.removeFirst(head)
-            head = 0
-        }
-        return first
     }
 }

@@ -31,12 +31,15 @@ public final class RedisClient {
     /// The limits and timings.
     public var options: RedisClientOptions { connector.options }
     let connector: RedisConnector
+    /// The time limits of the commands in flight.
+    private let deadlines: ReplyDeadlines
     /// A second client for blocking commands (XREAD BLOCK), opened on first use.
     private var blockingClient: RedisClient?
 
     private init(connector: RedisConnector) {
         self.loop = connector.loop
         self.connector = connector
+        deadlines = ReplyDeadlines(loop: connector.loop, endpoint: connector.endpoint)
     }
 
     /// Connects to the server at `url` (`redis://[[user]:password@]host[:port][/db]`), sending
@@ -114,6 +117,7 @@ public final class RedisClient {
     /// fail with ``RedisError/closed``. Calling it twice is harmless.
     public func close() {
         connector.close()
+        deadlines.close()
         blockingClient?.close()
     }
 
@@ -162,21 +166,40 @@ public final class RedisClient {
     private func executeAllowingErrorReply(_ command: [Bytes], timeout: Duration?) async throws -> RESPValue {
         let chunks = RESPEncoder.command(command)
         guard let timeout else { return try await roundTrip(chunks) }
-        do {
-            return try await loop.withTimeout(timeout) { try await roundTrip(chunks) }
-        } catch is TimeoutError {
-            let name = command.first.map { $0.string.uppercased() } ?? "command"
-            if connector.connection == nil, let lastFailure = connector.lastFailure {
-                throw RedisError.connection(
-                    "redis \(connector.endpoint): \(lastFailure); \(name) not sent within \(formatSeconds(timeout))")
-            }
-            throw RedisError.timeout("redis \(connector.endpoint): \(name) timed out after \(formatSeconds(timeout))")
+        let start = ContinuousClock.now
+        let name = command.first ?? Bytes()
+        // The common case — connected, write queue not over its mark — waits only for the
+        // reply, whose deadline the sweeper keeps. Waiting for a reconnection or for the write
+        // queue to drain is rare and bounded by `withTimeout`.
+        var connection = connector.connection
+        if connection?.failure != nil || connection?.stream.bufferedWriteCount ?? 0 > options.maxQueuedWriteBytes {
+            connection = nil
         }
+        if connection == nil {
+            do {
+                connection = try await loop.withTimeout(timeout) {
+                    let ready = try await connector.ready()
+                    if ready.stream.bufferedWriteCount > options.maxQueuedWriteBytes { try await ready.drain() }
+                    return ready
+                }
+            } catch is TimeoutError {
+                let text = name.string.uppercased()
+                if connector.connection == nil, let lastFailure = connector.lastFailure {
+                    throw RedisError.connection(
+                        "redis \(connector.endpoint): \(lastFailure); \(text) not sent within \(formatSeconds(timeout))")
+                }
+                throw RedisError.timeout("redis \(connector.endpoint): \(text) timed out after \(formatSeconds(timeout))")
+            }
+        }
+        // Force-unwrap: set above, or the `withTimeout` returned it.
+        let reply = try connection!.enqueue(chunks)
+        deadlines.add(reply, command: name, timeout: timeout, start: start)
+        return try await reply.wait()
     }
 
     private func roundTrip(_ chunks: [Bytes]) async throws -> RESPValue {
         let connection = try await connector.ready()
-        if connection.stream.bufferedWriteCount > 0 { try await connection.drain() }
+        if connection.stream.bufferedWriteCount > options.maxQueuedWriteBytes { try await connection.drain() }
         let reply = try connection.enqueue(chunks)
         return try await reply.wait()
     }

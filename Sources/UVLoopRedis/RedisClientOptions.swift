@@ -57,6 +57,9 @@ public struct RedisClientOptions: Sendable {
     public var reconnect: RedisReconnectPolicy
     /// Bounds on each reply (string length, array length, nesting), against a hostile server.
     public var decoderLimits: RESPDecoder.Limits
+    /// Commands queued for writing, in bytes, past which new commands wait (within their time
+    /// limit) until the queue drains — against a server that stops reading (default 1 MiB).
+    public var maxQueuedWriteBytes: Int
     /// Messages a subscription holds for a slow consumer before it stops reading from the
     /// server (default 1024); the server then buffers, and disconnects it past its own
     /// `client-output-buffer-limit pubsub`.
@@ -71,6 +74,7 @@ public struct RedisClientOptions: Sendable {
         connectTimeout: Duration = .seconds(5),
         reconnect: RedisReconnectPolicy = RedisReconnectPolicy(),
         decoderLimits: RESPDecoder.Limits = RESPDecoder.Limits(),
+        maxQueuedWriteBytes: Int = 1024 * 1024,
         subscriptionBufferSize: Int = 1024,
         subscriptionPingInterval: Duration? = .seconds(30)
     ) {
@@ -78,6 +82,7 @@ public struct RedisClientOptions: Sendable {
         self.connectTimeout = connectTimeout
         self.reconnect = reconnect
         self.decoderLimits = decoderLimits
+        self.maxQueuedWriteBytes = maxQueuedWriteBytes
         self.subscriptionBufferSize = subscriptionBufferSize
         self.subscriptionPingInterval = subscriptionPingInterval
     }

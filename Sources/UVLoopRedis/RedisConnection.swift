@@ -12,7 +12,7 @@ final class RedisConnection {
     /// `host:port`, for messages.
     let endpoint: String
     private var decoder: RESPDecoder
-    private var pending = ReplyQueue()
+    private var pending = FIFOQueue<PendingReply>()
     /// Set once the connection failed or was closed; new commands fail with it.
     private(set) var failure: RedisError?
     private var reader: SpawnedTask?

@@ -187,6 +187,29 @@ struct RedisClientTests {
             }
         }
     }
+
+    @Test("a short time limit behind a longer one in flight fires at its own deadline")
+    func mixedTimeouts() async throws {
+        try await onLoop { loop in
+            try await withRedisServer(on: loop) { server in
+                let redis = try await RedisClient.connect(url: server.url, on: loop)
+                defer { redis.close() }
+                let long = loop.spawn {
+                    let reply = try await redis.send(["BLPOP", "queue", "0.5"], timeout: .seconds(5))
+                    #expect(reply.isNull, "BLPOP times out at the server with a null")
+                }
+                while redis.inFlightCount == 0 { try await loop.sleep(for: .milliseconds(1)) }
+                // The PING's reply can come only after BLPOP's, 0.5 s later: its 0.1 s limit
+                // must fire first.
+                await #expect(throws: RedisError.timeout("redis 127.0.0.1:\(server.port): PING timed out after 0.1 s")) {
+                    try await redis.send(["PING"], timeout: .milliseconds(100))
+                }
+                #expect(redis.inFlightCount == 2)
+                await long.value
+                #expect(try await redis.ping() == "PONG")
+            }
+        }
+    }
 }
 
 /// A mutable count the tasks of one loop share.
