@@ -105,4 +105,35 @@ struct RedisFakeServerTests {
             await accepted.value
         }
     }
+
+    @Test("a server that stops reading: past maxQueuedWriteBytes, new commands wait and time out unsent")
+    func serverStopsReading() async throws {
+        try await onLoop { loop in
+            let listener = try TCPListener(host: "127.0.0.1", port: 0, on: loop)
+            defer { listener.close() }
+            let done = Event(on: loop)
+            let accepted = loop.spawn {
+                let connection = try await listener.accept()
+                defer { connection.close() }
+                try await done.wait()  // never reads
+            }
+            var options = RedisClientOptions()
+            options.commandTimeout = .milliseconds(300)
+            options.maxQueuedWriteBytes = 64 * 1024
+            let redis = try await RedisClient.connect(url: "redis://127.0.0.1:\(listener.port)", options: options, on: loop)
+            defer { redis.close() }
+            // 32 MiB: more than the kernel's socket buffers take, so most of it stays queued.
+            let big = loop.spawn {
+                await #expect(throws: RedisError.self) { try await redis.set("big", Bytes([UInt8](repeating: 0x62, count: 32 << 20))) }
+            }
+            while redis.inFlightCount == 0 { try await loop.sleep(for: .milliseconds(1)) }
+            await #expect(throws: RedisError.timeout("redis 127.0.0.1:\(listener.port): PING timed out after 0.3 s")) {
+                try await redis.ping()
+            }
+            #expect(redis.inFlightCount == 1, "the PING was never written")
+            await big.value
+            done.set()
+            await accepted.value
+        }
+    }
 }
