@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what UVLoop needs on Debian: libuv (headers + pkg-config file), nc for the
-# integration tests, a C compiler and OpenSSL's headers (libssl-dev) for the benchmark tools.
-# Safe to run again.
+# integration tests, a C compiler and OpenSSL's headers (libssl-dev) for the benchmark tools,
+# redis-server for the Redis client's tests. Safe to run again.
 set -euo pipefail
 
 need=()
@@ -12,6 +12,7 @@ command -v nc >/dev/null || need+=(netcat-openbsd)
 command -v gcc >/dev/null || need+=(gcc)
 command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
+command -v redis-server >/dev/null || need+=(redis-server)  # UVLoopRedisTests start their own
 
 if ((${#need[@]})); then
     echo "setup: installing ${need[*]}" >&2
