@@ -13,7 +13,10 @@ py27=""
 for candidate in "${PY27:-}" "$HOME/.pyenv/versions/2.7.18/bin/python" "$(command -v python2.7 || true)"; do
     if [ -n "$candidate" ] && [ -x "$candidate" ]; then py27=$candidate; break; fi
 done
-[ -n "$py27" ] || { echo "autobahn: no Python 2.7 (set PY27=/path/to/python2.7)" >&2; exit 1; }
+if [ -z "$py27" ]; then
+    echo "autobahn: no Python 2.7 (set PY27=/path/to/python2.7)" >&2
+    exit 3
+fi
 mkdir -p .build-autobahn
 "$py27" -m pip install -q "virtualenv<20.22" >&2
 "$py27" -m virtualenv -q "$venv" >&2
