@@ -33,8 +33,8 @@ extension WebSocket {
     }
 
     /// Reads an upgrade request head from `stream` with ``ByteStream/readLine()`` and completes
-    /// the handshake: a small standalone server without an HTTP layer. The request target is
-    /// in ``WebSocket/RequestHead``'s `target` of the returned pair.
+    /// the handshake: a small standalone server without an HTTP layer (``upgradeWithTarget(_:options:)``
+    /// also returns the request target).
     ///
     /// Bounded by ``Options/handshakeTimeout`` and ``Options/maxHeaderLines``; a bad request
     /// gets its 400/405/426 answer and a `handshakeFailed` error.
