@@ -68,7 +68,11 @@ func webSocketFrameFuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             let message = Bytes(chunk)
             let frame = WebSocketFrame(opcode: .binary, payload: deflater.compress(message), reservedBits: WebSocketFrame.rsv1)
             var assembler = WebSocketMessageAssembler(maxMessageSize: 1 << 20, inflater: inflater)
-            check((try? assembler.receive(frame)) == .binary(message), "deflate round trip")
+            let result = Result { () throws(WebSocketProtocolError) in try assembler.receive(frame) }
+            check(
+                result == .success(.binary(message)),
+                "deflate round trip of \(chunk) via \(frame.payload.array): \(result.map { event -> [UInt8] in if case .binary(let bytes) = event { bytes.array } else { [] } })"
+            )
         }
     }
     return 0

@@ -122,3 +122,17 @@ struct PerMessageDeflateTests {
         }
     }
 }
+
+@Suite("permessage-deflate, empty messages")
+struct PerMessageDeflateEmptyTests {
+    @Test("empty messages in a row between others round-trip with context takeover (found by WebSocketFrameFuzz)")
+    func emptyMessagesInARow() throws {
+        let deflater = try #require(WebSocketDeflater(windowBits: 9, noContextTakeover: false))
+        let inflater = try #require(WebSocketInflater(noContextTakeover: false))
+        var assembler = WebSocketMessageAssembler(inflater: inflater)
+        for message in [Bytes("first"), Bytes(), Bytes(), Bytes([0xFF, 0xFF, 0x56])] {
+            let frame = WebSocketFrame(opcode: .binary, payload: deflater.compress(message), reservedBits: WebSocketFrame.rsv1)
+            #expect(try assembler.receive(frame) == .binary(message))
+        }
+    }
+}

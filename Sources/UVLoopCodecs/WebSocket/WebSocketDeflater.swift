@@ -57,6 +57,9 @@ public final class WebSocketDeflater {
             used -= 4
         }
         if resetsAfterMessage { deflateReset(stream) }
+        // zlib writes nothing for an empty message right after a flush; RFC 7692 §7.2.3.6's
+        // single 0x00 byte (an empty stored block's header, once the tail is added back) is sent.
+        if used == 0 { return Bytes([0x00]) }
         return output.withUnsafeBytes { Bytes(UnsafeRawBufferPointer(rebasing: $0[0..<used])) }
     }
 
