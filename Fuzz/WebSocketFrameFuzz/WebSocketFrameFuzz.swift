@@ -8,7 +8,8 @@
 // opcode, control frames final and at most 125 bytes, reserved bits only as allowed, payload
 // within the limit); decoding the same stream in one chunk gives the same frames and the same
 // error; a frame re-encoded and decoded again is equal; every message is within the limit and a
-// text message is valid UTF-8. Finally the raw stream, compressed and inflated, round-trips.
+// text message is valid UTF-8; UTF8Validator agrees with the standard library on each chunk,
+// whole or split. Finally each chunk, compressed and inflated, round-trips.
 
 import UVLoopCodecs
 
@@ -58,6 +59,16 @@ func webSocketFrameFuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             check(reason.utf8.count <= 123, "close reason too long")
         case .ping(let bytes), .pong(let bytes): check(bytes.count <= 125, "control payload")
         }
+    }
+
+    // The incremental validator agrees with the standard library's, however the text is split.
+    for chunk in chunks {
+        let expected = String(validating: chunk, as: UTF8.self) != nil
+        check(chunk.withUnsafeBytes { UTF8Validator.isValid($0) } == expected, "UTF8Validator disagrees on \(chunk)")
+        var split = UTF8Validator()
+        let half = chunk.count / 2
+        let valid = chunk[..<half].withUnsafeBytes { split.validate($0) } && chunk[half...].withUnsafeBytes { split.validate($0) }
+        check((valid && split.isComplete) == expected, "UTF8Validator disagrees on \(chunk) split at \(half)")
     }
 
     if compressed,

@@ -30,6 +30,13 @@ public struct UTF8Validator: Sendable {
         var index = 0
         let count = bytes.count
         while index < count {
+            // ASCII runs go eight bytes at a time.
+            if remaining == 0 {
+                while index + 8 <= count && bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                    index += 8
+                }
+                if index == count { break }
+            }
             let byte = bytes[index]
             index += 1
             if remaining == 0 {
