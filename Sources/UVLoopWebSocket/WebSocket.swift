@@ -114,7 +114,12 @@ public final class WebSocket {
                     switch event {
                     case .text(let text): if state == .open { return .text(text) }
                     case .binary(let bytes): if state == .open { return .binary(bytes) }
-                    case .ping(let payload): if state == .open { try writeFrame(.pong, payload) }
+                    case .ping(let payload):
+                        guard state == .open else { continue }
+                        try writeFrame(.pong, payload)
+                        // A ping flood from a peer that does not read its pongs waits here
+                        // instead of growing the write queue.
+                        try await stream.drain()
                     case .pong: awaitingPong = false
                     case .close(let code, let reason):
                         closeCode = code ?? .noStatusReceived
