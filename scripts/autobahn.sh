@@ -7,18 +7,22 @@
 #   bash scripts/autobahn.sh --cases '5.*,6.1.*' [--binary .build/debug/WebSocketEchoExample]
 #
 # The suite needs Python 2.7 (scripts/autobahn_setup.sh builds its virtualenv in
-# .build-autobahn/venv). The report lands in .build-autobahn/reports/ (index.html per case).
+# .build-autobahn/venv). The report lands in .build-autobahn/<quick|full|custom>/reports/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-quick='"1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "10.*", "12.1.*", "12.2.1*", "13.1.*", "13.2.1*", "13.3.1*", "13.5.1*", "13.7.1*"'
+# The quick subset: framing, pings, fragmentation, UTF-8, close codes and limits in full, and the
+# compression cases with messages up to 4 KiB under every negotiated parameter set (13.1-13.7).
+compressed=$(printf '"%s", ' 12.1.{1..5} 12.2.{1..5} 13.{1..7}.{1..5})
+quick="\"1.*\", \"2.*\", \"3.*\", \"4.*\", \"5.*\", \"6.*\", \"7.*\", \"10.*\", ${compressed%, }"
 cases=$quick
 binary=""
 limit=600
+mode=quick
 while (($#)); do
     case "$1" in
-        --full) cases='"*"'; limit=3000; shift ;;
-        --cases) cases=$(echo "$2" | sed 's/[^,][^,]*/"&"/g'); shift 2 ;;
+        --full) cases='"*"'; limit=3000; mode=full; shift ;;
+        --cases) cases=$(echo "$2" | sed 's/[^,][^,]*/"&"/g'); mode=custom; shift 2 ;;
         --binary) binary="$2"; shift 2 ;;
         --timeout) limit="$2"; shift 2 ;;
         -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
@@ -38,8 +42,8 @@ if [ -z "$binary" ]; then
     binary=.build/release/WebSocketEchoExample
 fi
 
-out=.build-autobahn
-rm -rf "$out/reports"
+out=.build-autobahn/$mode
+rm -rf "$out"
 mkdir -p "$out/reports"
 "$binary" --host 127.0.0.1 --port 0 --close-timeout 2 >"$out/server.log" 2>&1 &
 server=$!
@@ -63,7 +67,7 @@ cat >"$out/fuzzingclient.json" <<JSON
 JSON
 echo "== autobahn: wstest -m fuzzingclient, cases [$cases], against 127.0.0.1:$port"
 started=$(date +%s)
-(cd "$out" && timeout "$limit" venv/bin/wstest -m fuzzingclient -s fuzzingclient.json >wstest.log 2>&1) || {
+(cd "$out" && timeout "$limit" ../venv/bin/wstest -m fuzzingclient -s fuzzingclient.json >wstest.log 2>&1) || {
     echo "autobahn: wstest failed or ran past ${limit} s; see $out/wstest.log" >&2
     tail -20 "$out/wstest.log" >&2
     exit 1
