@@ -133,6 +133,13 @@ public final class WebSocket {
                         return nil
                     }
                 }
+                // Text still arriving is checked now, so invalid UTF-8 fails before its frame ends.
+                let wanted = { (opcode: WebSocketOpcode, bits: UInt8) in
+                    self.assembler.wantsEarlyValidation(opcode: opcode, reservedBits: bits)
+                }
+                if state == .open, let partial = decoder.takePartialPayload(if: wanted) {
+                    try assembler.validatePartial(partial.bytes, opcode: partial.opcode)
+                }
             } catch let error as WebSocketProtocolError {
                 await fail(code: error.closeCode, reason: error.reason)
                 throw WebSocketError(.protocolViolation, peer: stream.description, error.reason, closeCode: error.closeCode)

@@ -109,3 +109,49 @@ struct WebSocketMessageAssemblerTests {
         #expect(protocolError { _ = try assemble(frames, inflater: inflater) }?.closeCode == .protocolError)
     }
 }
+
+@Suite("WebSocket early UTF-8 validation")
+struct WebSocketEarlyValidationTests {
+    /// Feeds `bytes` one at a time as the session does, returning the events and the error.
+    func feed(_ bytes: [UInt8]) -> ([WebSocketMessageAssembler.Event], WebSocketProtocolError?, fedBytes: Int) {
+        var decoder = WebSocketFrameDecoder(role: .server)
+        var assembler = WebSocketMessageAssembler()
+        var events: [WebSocketMessageAssembler.Event] = []
+        for (index, byte) in bytes.enumerated() {
+            decoder.append(Bytes([byte]))
+            do throws(WebSocketProtocolError) {
+                while let frame = try decoder.nextFrame() {
+                    if let event = try assembler.receive(frame) { events.append(event) }
+                }
+                if let partial = decoder.takePartialPayload(if: { assembler.wantsEarlyValidation(opcode: $0, reservedBits: $1) }) {
+                    try assembler.validatePartial(partial.bytes, opcode: partial.opcode)
+                }
+            } catch {
+                return (events, error, index + 1)
+            }
+        }
+        return (events, nil, bytes.count)
+    }
+
+    @Test("invalid UTF-8 fails inside a frame that has not finished arriving")
+    func failsInsideFrame() {
+        let payload: [UInt8] = Array("valid start ".utf8) + [0xFF] + Array(repeating: 0x61, count: 50)
+        let bytes = wire(WebSocketFrame(opcode: .text, payload: Bytes(payload)), masked: true)
+        let (_, error, fed) = feed(bytes)
+        #expect(error?.closeCode == .invalidPayload)
+        // Header (2) + key (4) + "valid start " (12) + the bad byte.
+        #expect(fed == 19)
+    }
+
+    @Test("text arriving byte by byte, across fragments and around a ping, still assembles")
+    func validTextByteByByte() {
+        let bytes =
+            wire(WebSocketFrame(opcode: .text, payload: Bytes(Array("héllo ".utf8)), isFinal: false), masked: true)
+            + wire(WebSocketFrame(opcode: .ping, payload: "p"), masked: true)
+            + wire(WebSocketFrame(opcode: .continuation, payload: Bytes(Array("wörld €".utf8))), masked: true)
+            + wire(WebSocketFrame(opcode: .binary, payload: Bytes([0xFF, 0xFE])), masked: true)
+        let (events, error, _) = feed(bytes)
+        #expect(error == nil)
+        #expect(events == [.ping("p"), .text("héllo wörld €"), .binary(Bytes([0xFF, 0xFE]))])
+    }
+}

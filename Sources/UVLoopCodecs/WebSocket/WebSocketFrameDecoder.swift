@@ -24,6 +24,8 @@ public struct WebSocketFrameDecoder {
     private var buffer: [UInt8] = []
     private var start = 0
     private var failure: WebSocketProtocolError?
+    /// Payload bytes of the incomplete frame at `start` already given by `takePartialPayload`.
+    private var partialDelivered = 0
 
     /// A decoder for the given end, with payloads limited to `maxPayloadLength` bytes.
     public init(role: WebSocketRole, maxPayloadLength: Int = 16 * 1024 * 1024) {
@@ -59,7 +61,18 @@ public struct WebSocketFrameDecoder {
         }
     }
 
-    private mutating func parse() throws(WebSocketProtocolError) -> WebSocketFrame? {
+    /// A frame header: what it says and how long it is.
+    private struct Header {
+        var isFinal: Bool
+        var reserved: UInt8
+        var opcode: WebSocketOpcode
+        var key: UInt32?
+        var headerLength: Int
+        var length: Int
+    }
+
+    /// The header of the frame at `start`, validated; nil until all its bytes are here.
+    private func header() throws(WebSocketProtocolError) -> Header? {
         let available = buffer.count - start
         guard available >= 2 else { return nil }
         let first = buffer[start]
@@ -106,14 +119,22 @@ public struct WebSocketFrameDecoder {
         if length > maxPayloadLength {
             throw WebSocketProtocolError(.messageTooBig, "frame of \(length) bytes (limit \(maxPayloadLength))")
         }
-        var key: UInt32 = 0
+        var key: UInt32?
         if isMasked {
             guard available >= headerLength + 4 else { return nil }
-            for index in headerLength..<headerLength + 4 { key = key << 8 | UInt32(buffer[start + index]) }
+            var value: UInt32 = 0
+            for index in headerLength..<headerLength + 4 { value = value << 8 | UInt32(buffer[start + index]) }
+            key = value
             headerLength += 4
         }
-        guard available - headerLength >= length else { return nil }
-        let payloadStart = start + headerLength
+        return Header(isFinal: isFinal, reserved: reserved, opcode: opcode, key: key, headerLength: headerLength, length: length)
+    }
+
+    private mutating func parse() throws(WebSocketProtocolError) -> WebSocketFrame? {
+        guard let header = try header() else { return nil }
+        let (length, key) = (header.length, header.key)
+        guard buffer.count - start - header.headerLength >= length else { return nil }
+        let payloadStart = start + header.headerLength
         let payload: Bytes
         if length == 0 {
             payload = Bytes()
@@ -123,16 +144,36 @@ public struct WebSocketFrameDecoder {
                 storage.withBase { base in
                     // Force-unwrap: the buffer holds at least `length` > 0 bytes here.
                     base.copyMemory(from: source.baseAddress! + payloadStart, byteCount: length)
-                    if isMasked { WebSocketMasking.apply(key: key, to: UnsafeMutableRawBufferPointer(start: base, count: length)) }
+                    if let key { WebSocketMasking.apply(key: key, to: UnsafeMutableRawBufferPointer(start: base, count: length)) }
                 }
             }
             payload = Bytes(storage: storage, offset: 0, count: length)
         }
         start = payloadStart + length
+        partialDelivered = 0
         if start == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 256 * 1024)
             start = 0
         }
-        return WebSocketFrame(opcode: opcode, payload: payload, isFinal: isFinal, reservedBits: reserved)
+        return WebSocketFrame(opcode: header.opcode, payload: payload, isFinal: header.isFinal, reservedBits: header.reserved)
+    }
+
+    /// The opcode and the payload bytes of the frame still arriving that came in since the last
+    /// call, unmasked, if `wanted(opcode, reservedBits)` says so; nil when there are none. Lets a text message's
+    /// UTF-8 be checked before its frame is complete (the frame is still returned whole by
+    /// ``nextFrame()``). Call it after ``nextFrame()`` returned nil.
+    public mutating func takePartialPayload(if wanted: (WebSocketOpcode, UInt8) -> Bool) -> (opcode: WebSocketOpcode, bytes: Bytes)? {
+        guard failure == nil, let header = try? header(), wanted(header.opcode, header.reserved) else { return nil }
+        let arrived = min(header.length, buffer.count - start - header.headerLength)
+        guard arrived > partialDelivered else { return nil }
+        let from = start + header.headerLength + partialDelivered
+        let count = arrived - partialDelivered
+        var bytes = Array(buffer[from..<from + count])
+        if let key = header.key {
+            let offset = partialDelivered
+            bytes.withUnsafeMutableBytes { WebSocketMasking.apply(key: key, to: $0, offset: offset) }
+        }
+        partialDelivered = arrived
+        return (header.opcode, Bytes(bytes))
     }
 }

@@ -36,6 +36,8 @@ public struct WebSocketMessageAssembler {
     private var parts: [UInt8] = []
     private var single: Bytes?
     private var validator = UTF8Validator()
+    /// Bytes of the frame now arriving that ``validatePartial(_:opcode:)`` already checked.
+    private var preValidated = 0
 
     /// An assembler; pass an inflater if permessage-deflate was negotiated.
     public init(maxMessageSize: Int = 16 * 1024 * 1024, inflater: WebSocketInflater? = nil) {
@@ -61,7 +63,7 @@ public struct WebSocketMessageAssembler {
             }
             messageOpcode = frame.opcode
             isCompressed = frame.reservedBits & WebSocketFrame.rsv1 != 0
-            validator = UTF8Validator()
+            if preValidated == 0 { validator = UTF8Validator() }
             parts.removeAll(keepingCapacity: parts.capacity <= 64 * 1024)
             single = nil
         case .continuation:
@@ -89,6 +91,25 @@ public struct WebSocketMessageAssembler {
         return .binary(bytes)
     }
 
+    /// True if a frame with this opcode and these reserved bits carries uncompressed text of
+    /// the current (or a new) message, whose bytes ``validatePartial(_:opcode:)`` may check
+    /// before the frame is complete (see ``WebSocketFrameDecoder/takePartialPayload(if:)``).
+    public func wantsEarlyValidation(opcode: WebSocketOpcode, reservedBits: UInt8) -> Bool {
+        switch opcode {
+        case .text: messageOpcode == nil && reservedBits & WebSocketFrame.rsv1 == 0
+        case .continuation: messageOpcode == .text && !isCompressed
+        default: false
+        }
+    }
+
+    /// Checks the next bytes of a text frame that is still arriving, so invalid UTF-8 fails at
+    /// once (1007) rather than when the frame ends; ``receive(_:)`` then skips them.
+    public mutating func validatePartial(_ bytes: Bytes, opcode: WebSocketOpcode) throws(WebSocketProtocolError) {
+        if opcode == .text && preValidated == 0 { validator = UTF8Validator() }
+        guard validator.validate(bytes) else { throw WebSocketProtocolError(.invalidPayload, "text message is not valid UTF-8") }
+        preValidated += bytes.count
+    }
+
     private mutating func release() {
         single = nil
         parts.removeAll(keepingCapacity: parts.capacity <= 64 * 1024)
@@ -107,7 +128,9 @@ public struct WebSocketMessageAssembler {
         if total > maxMessageSize {
             throw WebSocketProtocolError(.messageTooBig, "message of at least \(total) bytes (limit \(maxMessageSize))")
         }
-        if messageOpcode == .text && !validator.validate(payload) {
+        let checked = min(preValidated, payload.count)
+        preValidated = 0
+        if messageOpcode == .text && !validator.validate(checked == 0 ? payload : payload.slice(checked..<payload.count)) {
             throw WebSocketProtocolError(.invalidPayload, "text message is not valid UTF-8")
         }
         // A one-frame message keeps its payload without a copy.
