@@ -2,8 +2,8 @@
 # Runs Autobahn|Testsuite's fuzzing client (wstest -m fuzzingclient) against
 # WebSocketEchoExample and fails if any case is FAILED (OK, NON-STRICT and INFORMATIONAL pass).
 #
-#   bash scripts/autobahn.sh              # the quick subset CI runs (about a minute)
-#   bash scripts/autobahn.sh --full       # every case, 1.* to 13.* (release build: ~15 min)
+#   bash scripts/autobahn.sh              # the quick subset CI runs: 292 cases, ~1 min
+#   bash scripts/autobahn.sh --full       # every case, 1.* to 13.* (the large 12.*/13.* cases: long)
 #   bash scripts/autobahn.sh --cases '5.*,6.1.*' [--binary .build/debug/WebSocketEchoExample]
 #
 # The suite needs Python 2.7 (scripts/autobahn_setup.sh builds its virtualenv in
