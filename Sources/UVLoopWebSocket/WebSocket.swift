@@ -103,8 +103,11 @@ public final class WebSocket {
     /// ``WebSocketError`` (kind `protocolViolation`) after closing the connection when the
     /// peer breaks the protocol, the stream's error if the connection is lost, and
     /// `CancellationError` if the task is cancelled (the connection stays open).
-    /// Only one task may receive at a time.
+    /// Only one task may receive at a time; a second gets ``WebSocketError`` (`concurrentReceive`).
     public func receive() async throws -> Message? {
+        guard !isReceiving else {
+            throw WebSocketError(.concurrentReceive, peer: stream.description, "receive called while another task is receiving")
+        }
         isReceiving = true
         defer { isReceiving = false }
         while state != .closed {

@@ -14,6 +14,8 @@ public struct WebSocketError: Error, Sendable, CustomStringConvertible {
         case invalidURL
         /// No pong came back for a keep-alive ping within the interval.
         case keepAliveTimeout
+        /// ``WebSocket/receive()`` called while another task is already receiving.
+        case concurrentReceive
     }
 
     /// What kind of failure.

@@ -114,6 +114,33 @@ struct WebSocketSessionTests {
         #expect(head.hasPrefix("HTTP/1.1 426 Upgrade Required\r\n") && head.contains("Sec-WebSocket-Version: 13\r\n"))
     }
 
+    @Test("a second task receiving at the same time gets concurrentReceive; the first still gets its message")
+    func concurrentReceive() async throws {
+        let (kind, message) = try await onLoop { loop -> (WebSocketError.Kind?, WebSocket.Message?) in
+            let (client, server) = try await webSocketPair(on: loop)
+            var first: WebSocket.Message?
+            let done = Event(on: loop)
+            loop.spawn {
+                first = try await server.receive()
+                done.set()
+            }
+            await Task.yield()
+            var kind: WebSocketError.Kind?
+            do {
+                _ = try await loop.withTimeout(.seconds(5)) { try await server.receive() }
+            } catch let error as WebSocketError {
+                kind = error.kind
+            }
+            try await client.send(text: "one")
+            try await loop.withTimeout(.seconds(5)) { try await done.wait() }
+            loop.spawn { _ = try await server.receive() }
+            await client.close()
+            return (kind, first)
+        }
+        #expect(kind == .concurrentReceive)
+        #expect(message == .text("one"))
+    }
+
     @Test("the URL parser takes host, port and path")
     func urls() async throws {
         let ok = try await onLoop { loop -> Bool in
