@@ -13,6 +13,7 @@ command -v gcc >/dev/null || need+=(gcc)
 command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
 command -v redis-server >/dev/null || need+=(redis-server)  # UVLoopRedisTests start their own
+pkg-config --exists zlib 2>/dev/null || need+=(zlib1g-dev)
 
 if ((${#need[@]})); then
     echo "setup: installing ${need[*]}" >&2
@@ -21,4 +22,6 @@ if ((${#need[@]})); then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# Python's websockets: the WebSocket peer of scripts/ws_interop_test.py and UVLoopWebSocketTests.
+python3 -c "import websockets.asyncio.client" 2>/dev/null || python3 -m pip install -q "websockets>=13" >&2
 command -v swift >/dev/null || { echo "setup: Swift is not installed (https://swift.org/install)" >&2; exit 1; }
