@@ -345,27 +345,11 @@ public class Stream: HandleOwner {
         loop.assertOnLoop("closeWrite")
         if isClosed { throw UVError(code: UVError.Code.badFileDescriptor, operation: "shut down", target: "closed \(endpointDescription)") }
         flushQueued()
-        let waiter = Waiter<Void>(loop: loop)
-        let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
-        // Freed here if the wait ends before `start` runs (the task was already cancelled).
-        var started = false
-        defer { if !started { request.deallocate() } }
-        try await waiter.wait(start: {
-            started = true
-            // Retained until the callback, which may run after this task was cancelled.
-            request.pointee.data = Unmanaged.passRetained(waiter).toOpaque()
-            let status = uv_shutdown(request, stream) { request, status in
-                let waiter = Unmanaged<Waiter<Void>>.fromOpaque(request!.pointee.data).takeRetainedValue()
-                request!.deallocate()
-                let result: Result<Void, any Error> =
-                    status < 0 && status != UVError.Code.cancelled
-                    ? .failure(UVError(code: status, operation: "shut down", target: nil)) : .success(())
-                waiter.resume(result)
-            }
-            if status < 0 {
-                Unmanaged.passUnretained(waiter).release()
-                request.deallocate()
-                throw UVError(code: status, operation: "shut down", target: endpointDescription)
+        let request = Request<uv_shutdown_t, Void>(loop: loop, operation: "shut down", target: endpointDescription)
+        try await request.perform(start: { request in
+            uv_shutdown(request, stream) { request, status in
+                // ECANCELED: the stream was closed meanwhile, which shut it down too.
+                Request<uv_shutdown_t, Void>.complete(request, status: status == UVError.Code.cancelled ? 0 : status, value: ())
             }
         })
     }

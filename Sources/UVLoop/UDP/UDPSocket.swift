@@ -91,31 +91,18 @@ public final class UDPSocket: HandleOwner {
     public func send(_ bytes: Bytes, to address: SocketAddress) async throws {
         loop.assertOnLoop("send")
         if isClosed { throw UVError(code: UVError.Code.badFileDescriptor, operation: "send to", target: "\(address) from closed socket") }
-        let send = UDPSend(loop: loop, bytes: bytes)
-        let request = UnsafeMutablePointer<uv_udp_send_t>.allocate(capacity: 1)
-        // Freed here if the wait ends before `start` runs (the task was already cancelled).
-        var started = false
-        defer { if !started { request.deallocate() } }
-        try await send.waiter.wait(start: {
-            started = true
-            // Retained until the callback, which libuv always calls (with ECANCELED if the socket
-            // closes first); it also keeps the bytes alive while the kernel may read them.
-            request.pointee.data = Unmanaged.passRetained(send).toOpaque()
-            let status = address.withSockaddr { pointer, _ in
+        // The bytes stay alive until the callback, which libuv always calls (with ECANCELED if
+        // the socket closes first): the kernel may read them until then.
+        let request = Request<uv_udp_send_t, Void>(loop: loop, operation: "send to", target: address.description, context: bytes.storage)
+        try await request.perform(start: { request in
+            address.withSockaddr { pointer, _ in
                 bytes.withUnsafeBytes { buffer in
                     var buf = uv_buf_init(
                         UnsafeMutableRawPointer(mutating: buffer.baseAddress)?.assumingMemoryBound(to: CChar.self), UInt32(buffer.count))
                     return uv_udp_send(request, udp, &buf, 1, pointer) { request, status in
-                        let send = Unmanaged<UDPSend>.fromOpaque(request!.pointee.data).takeRetainedValue()
-                        request!.deallocate()
-                        send.waiter.resume(status < 0 ? .failure(UVError(code: status, operation: "send to")) : .success(()))
+                        Request<uv_udp_send_t, Void>.complete(request, status: status, value: ())
                     }
                 }
-            }
-            if status < 0 {
-                Unmanaged.passUnretained(send).release()
-                request.deallocate()
-                throw UVError(code: status, operation: "send to", target: address.description)
             }
         })
     }
@@ -289,15 +276,4 @@ public final class UDPSocket: HandleOwner {
 
     var handleDescription: String { label }
     func closeHandle() { close() }
-}
-
-/// One `uv_udp_send`: its waiter, and the bytes the kernel reads until the callback.
-private final class UDPSend {
-    let waiter: Waiter<Void>
-    let bytes: Bytes
-
-    init(loop: Loop, bytes: Bytes) {
-        waiter = Waiter(loop: loop)
-        self.bytes = bytes
-    }
 }
