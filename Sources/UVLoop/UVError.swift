@@ -79,5 +79,31 @@ extension UVError {
         public static let invalidArgument = Int32(UV_EINVAL.rawValue)
         /// Not connected.
         public static let notConnected = Int32(UV_ENOTCONN.rawValue)
+        /// No such file or directory.
+        public static let notFound = Int32(UV_ENOENT.rawValue)
+        /// The file or directory already exists.
+        public static let alreadyExists = Int32(UV_EEXIST.rawValue)
+        /// Permission denied.
+        public static let permissionDenied = Int32(UV_EACCES.rawValue)
+        /// Operation not permitted.
+        public static let notPermitted = Int32(UV_EPERM.rawValue)
+        /// The connection was aborted (a client gone before it was accepted).
+        public static let connectionAborted = Int32(UV_ECONNABORTED.rawValue)
+        /// A path component is not a directory.
+        public static let notADirectory = Int32(UV_ENOTDIR.rawValue)
+        /// The path is a directory where a file was expected.
+        public static let isADirectory = Int32(UV_EISDIR.rawValue)
+        /// The directory is not empty.
+        public static let directoryNotEmpty = Int32(UV_ENOTEMPTY.rawValue)
+        /// Out of memory.
+        public static let outOfMemory = Int32(UV_ENOMEM.rawValue)
+        /// No buffer space available.
+        public static let noBufferSpace = Int32(UV_ENOBUFS.rawValue)
+        /// The address is not available on this host.
+        public static let addressNotAvailable = Int32(UV_EADDRNOTAVAIL.rawValue)
+        /// The host is unreachable.
+        public static let hostUnreachable = Int32(UV_EHOSTUNREACH.rawValue)
+        /// The message is too long (a datagram over the limit).
+        public static let messageTooLong = Int32(UV_EMSGSIZE.rawValue)
     }
 }

@@ -25,7 +25,7 @@ public struct Datagram: Sendable {
 public final class UDPSocket: HandleOwner {
     let loop: Loop
     let udp: UnsafeMutablePointer<uv_udp_t>
-    private var received: [Datagram] = []
+    private var received = FIFO<Datagram>()
     private let receivers: WaitQueue<Datagram>
     private var isReceiving = false
     private var receiveFailure: Int32 = 0
@@ -120,8 +120,7 @@ public final class UDPSocket: HandleOwner {
     /// and `CancellationError` if the task is cancelled (no datagram is lost: it stays queued).
     public func receive() async throws -> Datagram {
         loop.assertOnLoop("receive")
-        if !received.isEmpty {
-            let datagram = received.removeFirst()
+        if let datagram = received.popFirst() {
             if !isReceiving && !isClosed { try startReceiving() }
             return datagram
         }
@@ -269,7 +268,7 @@ public final class UDPSocket: HandleOwner {
         loop.assertOnLoop("close")
         guard !isClosed else { return }
         isClosed = true
-        received = []
+        received = FIFO()
         receivers.resumeAll(with: .failure(closedError))
         uvClose(udp)
     }
