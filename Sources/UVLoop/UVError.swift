@@ -33,11 +33,17 @@ public struct UVError: Error, Sendable, Hashable, CustomStringConvertible {
         return "\(subject) failed: \(name) (\(message))"
     }
 
-    /// True when the operation failed because the stream or handle was closed on this side,
-    /// whatever the operation (read, write, drain, flush, an option).
-    public var isClosed: Bool { target?.hasPrefix("closed ") == true }
+    /// True when the operation failed because the stream, socket or listener was closed on this
+    /// side, before or during the call, whatever the operation (read, write, drain, flush,
+    /// closeWrite, send, receive, accept, an option): its code is ``Code/closed``.
+    ///
+    /// ```swift
+    /// do { try await stream.flush() } catch let error as UVError where error.isClosed { return }
+    /// ```
+    public var isClosed: Bool { code == Code.closed }
 
-    /// True when the peer went away: it reset the connection, or it is gone while we write.
+    /// True when the peer went away: it reset the connection (`ECONNRESET`), or it is gone
+    /// while we write (`EPIPE`).
     public var isConnectionReset: Bool { code == Code.connectionReset || code == Code.brokenPipe }
 
     /// Throws a `UVError` when `status` is negative; returns it otherwise.
@@ -61,11 +67,14 @@ extension UVError {
         public static let addressInUse = Int32(UV_EADDRINUSE.rawValue)
         /// Writing to a connection whose reading side is gone.
         public static let brokenPipe = Int32(UV_EPIPE.rawValue)
-        /// The operation was cancelled.
+        /// The stream, socket or listener was closed on this side (libuv's `ECANCELED`, which it
+        /// also gives the requests a close cuts short). See ``UVError/isClosed``.
+        public static let closed = Int32(UV_ECANCELED.rawValue)
+        /// libuv's `ECANCELED`: the same code as ``closed``, the name libuv gives it.
         public static let cancelled = Int32(UV_ECANCELED.rawValue)
         /// The operation timed out.
         public static let timedOut = Int32(UV_ETIMEDOUT.rawValue)
-        /// The handle or stream is closed.
+        /// A file descriptor that is not open (a closed stream throws ``closed`` instead).
         public static let badFileDescriptor = Int32(UV_EBADF.rawValue)
         /// End of stream.
         public static let endOfFile = Int32(UV_EOF.rawValue)

@@ -123,9 +123,9 @@ public final class TCPStream: Stream {
         try UVError.check(uv_tcp_keepalive(tcp, idle == nil ? 0 : 1, seconds), "set keep-alive on", endpointDescription)
     }
 
-    /// Throws `EBADF` once closed: the handle's memory is freed by then.
+    /// Throws ``UVError/Code/closed`` once closed: the handle's memory is freed by then.
     private func checkOpen(_ operation: String) throws(UVError) {
-        if isClosed { throw UVError(code: UVError.Code.badFileDescriptor, operation: operation, target: "closed TCP stream") }
+        if isClosed { throw closedError(operation) }
     }
 
     /// Closes the connection with a reset (RST) instead of an orderly close.

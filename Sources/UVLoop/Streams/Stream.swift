@@ -154,7 +154,7 @@ public class Stream: HandleOwner {
 
     private func readError() -> UVError {
         if readFailure != 0 { return UVError(code: readFailure, operation: "read from", target: endpointDescription) }
-        return UVError(code: UVError.Code.cancelled, operation: "read from", target: "closed \(endpointDescription)")
+        return closedError("read from")
     }
 
     private func startReading() throws {
@@ -202,11 +202,11 @@ public class Stream: HandleOwner {
 
     /// Queues `bytes` to be written; never waits. The bytes are shared, not copied.
     ///
-    /// Throws `UVError` if the stream is closed or an earlier write failed (for example
-    /// `EPIPE` or `ECONNRESET` after the peer went away).
+    /// Throws `UVError` if the stream is closed (``UVError/isClosed``) or an earlier write
+    /// failed (``UVError/isConnectionReset`` for `EPIPE` or `ECONNRESET` after the peer went away).
     public func write(_ bytes: Bytes) throws {
         loop.assertOnLoop("write")
-        if isClosed { throw UVError(code: UVError.Code.brokenPipe, operation: "write to", target: "closed \(endpointDescription)") }
+        if isClosed { throw closedError("write to") }
         if writeFailure != 0 { throw UVError(code: writeFailure, operation: "write to", target: endpointDescription) }
         enqueue(bytes)
     }
@@ -307,6 +307,7 @@ public class Stream: HandleOwner {
     /// try await upstream.drain()
     /// ```
     public func drain() async throws {
+        if isClosed { throw closedError("drain") }
         guard bufferedWriteCount > highWaterMark else { return }
         try await waitForWrites(toEmpty: false, operation: "drain")
     }
@@ -319,7 +320,7 @@ public class Stream: HandleOwner {
     private func waitForWrites(toEmpty: Bool, operation: String) async throws {
         loop.assertOnLoop(operation)
         if writeFailure != 0 { throw UVError(code: writeFailure, operation: "write to", target: endpointDescription) }
-        if isClosed { throw UVError(code: UVError.Code.cancelled, operation: operation, target: "closed \(endpointDescription)") }
+        if isClosed { throw closedError(operation) }
         if bufferedWriteCount <= (toEmpty ? 0 : lowWaterMark) { return }
         precondition(!isWaitingForWrites, "only one task may wait in drain or flush at a time")
         let this = UnsafeTransfer(self)
@@ -343,7 +344,7 @@ public class Stream: HandleOwner {
     /// Closes the writing side once queued bytes are written (TCP FIN); reading goes on.
     public func closeWrite() async throws {
         loop.assertOnLoop("closeWrite")
-        if isClosed { throw UVError(code: UVError.Code.badFileDescriptor, operation: "shut down", target: "closed \(endpointDescription)") }
+        if isClosed { throw closedError("shut down") }
         flushQueued()
         let request = Request<uv_shutdown_t, Void>(loop: loop, operation: "shut down", target: endpointDescription)
         try await request.perform(start: { request in
@@ -355,7 +356,8 @@ public class Stream: HandleOwner {
     }
 
     /// Closes the stream now. Bytes not yet written are dropped (call ``flush()`` first to keep
-    /// them); a task waiting to read gets a `UVError` (`ECANCELED`). Calling it twice is harmless.
+    /// them); a task waiting to read or write gets a `UVError` whose ``UVError/isClosed`` is true,
+    /// as does every later call. Calling it twice is harmless.
     public func close() {
         loop.assertOnLoop("close")
         guard !isClosed else { return }
@@ -363,10 +365,16 @@ public class Stream: HandleOwner {
         QueuedChunk.releaseAll(&queued)
         queued = []
         queuedByteCount = 0
-        let error = UVError(code: UVError.Code.cancelled, operation: "read from", target: "closed \(endpointDescription)")
-        readWaiter.take()?.resume(throwing: error)
-        takeWriteWaiter()?.resume(throwing: error)
+        readWaiter.take()?.resume(throwing: closedError("read from"))
+        takeWriteWaiter()?.resume(throwing: closedError("write to"))
         uvClose(stream)
+    }
+}
+
+extension Stream {
+    /// What every operation on a closed stream throws: ``UVError/Code/closed``.
+    final func closedError(_ operation: String) -> UVError {
+        UVError(code: UVError.Code.closed, operation: operation, target: "closed \(endpointDescription)")
     }
 }
 

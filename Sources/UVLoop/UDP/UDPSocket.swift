@@ -86,11 +86,11 @@ public final class UDPSocket: HandleOwner {
     /// Sends `bytes` as one datagram to `address`, and waits until the kernel has taken it.
     ///
     /// Throws `UVError` (`EMSGSIZE` for a datagram over 65,507 bytes, `EACCES` for a broadcast
-    /// address without ``setBroadcast(_:)``, `EBADF` once closed) or `CancellationError` — the
+    /// address without ``setBroadcast(_:)``, ``UVError/isClosed`` once closed) or `CancellationError` — the
     /// datagram may still go out after a cancellation.
     public func send(_ bytes: Bytes, to address: SocketAddress) async throws {
         loop.assertOnLoop("send")
-        if isClosed { throw UVError(code: UVError.Code.badFileDescriptor, operation: "send to", target: "\(address) from closed socket") }
+        if isClosed { throw closedError("send to \(address) from") }
         // The bytes stay alive until the callback, which libuv always calls (with ECANCELED if
         // the socket closes first): the kernel may read them until then.
         let request = Request<uv_udp_send_t, Void>(loop: loop, operation: "send to", target: address.description, context: bytes.storage)
@@ -116,7 +116,7 @@ public final class UDPSocket: HandleOwner {
 
     /// Waits for the next datagram.
     ///
-    /// Throws `UVError` if receiving failed or the socket is or becomes closed (`ECANCELED`),
+    /// Throws `UVError` if receiving failed or the socket is or becomes closed (``UVError/isClosed``),
     /// and `CancellationError` if the task is cancelled (no datagram is lost: it stays queued).
     public func receive() async throws -> Datagram {
         loop.assertOnLoop("receive")
@@ -129,13 +129,14 @@ public final class UDPSocket: HandleOwner {
             receiveFailure = 0
             throw UVError(code: code, operation: "receive on", target: label)
         }
-        if isClosed { throw closedError }
+        if isClosed { throw closedError("receive on") }
         try startReceiving()
         return try await receivers.wait()
     }
 
-    private var closedError: UVError {
-        UVError(code: UVError.Code.cancelled, operation: "receive on", target: "closed \(label)")
+    /// What every operation on a closed socket throws: ``UVError/Code/closed``.
+    private func closedError(_ operation: String) -> UVError {
+        UVError(code: UVError.Code.closed, operation: operation, target: "closed \(label)")
     }
 
     private func startReceiving() throws {
@@ -197,7 +198,7 @@ public final class UDPSocket: HandleOwner {
             public mutating func next() async throws -> Datagram? {
                 do {
                     return try await socket.receive()
-                } catch let error as UVError where socket.isClosed && error.code == UVError.Code.cancelled {
+                } catch let error as UVError where socket.isClosed && error.isClosed {
                     return nil
                 }
             }
@@ -248,9 +249,9 @@ public final class UDPSocket: HandleOwner {
         try setMembership(group, interface: interface, join: false)
     }
 
-    /// Throws `EBADF` once closed: the handle's memory is freed by then.
+    /// Throws ``UVError/Code/closed`` once closed: the handle's memory is freed by then.
     private func checkOpen() throws(UVError) {
-        if isClosed { throw UVError(code: UVError.Code.badFileDescriptor, operation: "set an option on", target: "closed \(label)") }
+        if isClosed { throw closedError("set an option on") }
     }
 
     private func setMembership(_ group: String, interface: String?, join: Bool) throws {
@@ -269,7 +270,7 @@ public final class UDPSocket: HandleOwner {
         guard !isClosed else { return }
         isClosed = true
         received = FIFO()
-        receivers.resumeAll(with: .failure(closedError))
+        receivers.resumeAll(with: .failure(closedError("receive on")))
         uvClose(udp)
     }
 
