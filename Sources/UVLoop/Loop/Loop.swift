@@ -10,8 +10,7 @@ import CLibUV
 /// ```swift
 /// try Loop.run { loop in
 ///     let server = try TCPListener(host: "127.0.0.1", port: 3000, on: loop)
-///     while true {
-///         let client = try await server.accept()
+///     for try await client in server.connections {
 ///         loop.spawn {
 ///             defer { client.close() }
 ///             for try await line in client.lines { try client.write(line + "\n") }

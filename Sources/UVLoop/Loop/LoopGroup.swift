@@ -9,7 +9,7 @@ import CLibUV
 /// ```swift
 /// try LoopGroup.run(count: 2) { loop, index in
 ///     let server = try TCPListener(host: "0.0.0.0", port: 3001, reusePort: true, on: loop)
-///     while let client = try? await server.accept() {
+///     for try await client in server.connections {
 ///         loop.spawn { try await echo(client) }
 ///     }
 /// }
