@@ -19,12 +19,13 @@ struct GracefulShutdownTests {
         #expect(signal == .user2)
     }
 
-    @Test("onShutdownSignal runs its action once, at the first SIGTERM, and ends the listener's connections")
+    @Test("onShutdownSignal runs its action once, at the first signal, and ends the listener's connections")
     func onShutdownSignal() async throws {
         let result = try await onLoop { loop -> ([Signal], Int, [Signal]) in
             let server = try TCPListener(host: "127.0.0.1", port: 0, on: loop)
             var actions: [Signal] = []
-            let shutdown = try loop.onShutdownSignal { signal in
+            // SIGUSR2 stands in for SIGTERM, which would also reach the other tests' servers.
+            let shutdown = try loop.onShutdownSignal([.user2]) { signal in
                 actions.append(signal)
                 server.close()
             }
@@ -35,7 +36,7 @@ struct GracefulShutdownTests {
             for try await connection in server.connections {
                 accepted += 1
                 connection.close()
-                kill(getpid(), SIGTERM)
+                kill(getpid(), SIGUSR2)
             }
             _ = try await shutdown.wait()
             shutdown.trigger(.interrupt)  // a second signal runs no action again
@@ -44,9 +45,9 @@ struct GracefulShutdownTests {
             shutdown.onSignal { late.append($0) }
             return (actions, accepted, late)
         }
-        #expect(result.0 == [.terminate])
+        #expect(result.0 == [.user2])
         #expect(result.1 == 1)
-        #expect(result.2 == [.terminate])
+        #expect(result.2 == [.user2])
     }
 
     @Test("trigger wakes every waiter; later waits return at once")

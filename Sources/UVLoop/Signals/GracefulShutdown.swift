@@ -178,9 +178,11 @@ extension Loop {
     /// for try await client in server.connections { loop.spawn { try await serve(client) } }
     /// ```
     ///
-    /// Throws `UVError` if the signals cannot be watched.
-    public func onShutdownSignal(_ action: @escaping (Signal) -> Void) throws -> GracefulShutdown {
-        let shutdown = try GracefulShutdown(on: self)
+    /// `signals` replaces SIGINT and SIGTERM. Throws `UVError` if they cannot be watched.
+    public func onShutdownSignal(
+        _ signals: Set<Signal> = [.interrupt, .terminate], _ action: @escaping (Signal) -> Void
+    ) throws -> GracefulShutdown {
+        let shutdown = try GracefulShutdown(on: self, signals: signals)
         shutdown.onSignal(action)
         return shutdown
     }
