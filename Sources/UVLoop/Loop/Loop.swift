@@ -44,9 +44,11 @@ public final class Loop: @unchecked Sendable {
     // @exclusivity(unchecked) below: loop-thread-only state, and no access to it spans a call
     // that could reach it again, so the runtime's dynamic exclusivity checks cannot fire.
     @exclusivity(unchecked) var writeRequests = WriteRequestPool()
-    /// The tasks waiting in a stream's `drain` or `flush`, by stream. Kept here rather than in
-    /// every stream, which would spend 16 bytes per connection on a rare wait.
-    @exclusivity(unchecked) var writeWaiters: [ObjectIdentifier: WriteWaiter] = [:]
+    /// The tasks waiting in a stream's `drain` or `flush`, by stream, oldest first. Kept here
+    /// rather than in every stream, which would spend 16 bytes per connection on a rare wait.
+    @exclusivity(unchecked) var writeWaiters: [ObjectIdentifier: [WriteWaiter]] = [:]
+    /// The id of the next wait in `drain` or `flush`, on any stream of the loop.
+    @exclusivity(unchecked) var nextWriteWaiterID = 0
     /// Streams with bytes queued this iteration, flushed after the ready tasks have run.
     @exclusivity(unchecked) private var streamsToFlush: [Stream] = []
     /// Receives errors thrown by spawned tasks (other than cancellation); defaults to stderr.

@@ -28,7 +28,7 @@ public class Stream: HandleOwner {
     @exclusivity(unchecked) private var writeFailure: Int32 = 0
     /// True once ``close()`` was called.
     @exclusivity(unchecked) public private(set) var isClosed = false
-    /// True while a task waits in `drain` or `flush`: its continuation is kept by the loop
+    /// True while tasks wait in `drain` or `flush`: their continuations are kept by the loop
     /// (``Loop/writeWaiters``), not here, as few streams ever wait for writes.
     private var isWaitingForWrites = false
     /// The water marks, kept in 32 bits each (see ``highWaterMark``).
@@ -279,24 +279,53 @@ public class Stream: HandleOwner {
         }
     }
 
-    /// A write finished (or failed); wakes a task waiting in `drain` or `flush`.
+    /// A write finished (or failed); wakes the tasks waiting in `drain` or `flush` whose wait is over.
     private func wrote(status: Int32) {
         if status < 0 && status != UVError.Code.cancelled && writeFailure == 0 { writeFailure = status }
-        guard isWaitingForWrites, let waiter = loop.writeWaiters[ObjectIdentifier(self)] else { return }
-        if writeFailure != 0 || isClosed {
-            let error = UVError(
-                code: writeFailure != 0 ? writeFailure : UVError.Code.cancelled, operation: "write to", target: endpointDescription)
-            takeWriteWaiter()?.resume(throwing: error)
-        } else if bufferedWriteCount <= (waiter.toEmpty ? 0 : lowWaterMark) {
-            takeWriteWaiter()?.resume()
+        guard isWaitingForWrites else { return }
+        if writeFailure != 0 {
+            resumeWriteWaiters(failing: UVError(code: writeFailure, operation: "write to", target: endpointDescription))
+        } else if isClosed {
+            resumeWriteWaiters(failing: closedError("write to"))
+        } else {
+            resumeWriteWaiters(failing: nil)
         }
     }
 
-    /// Removes the continuation of the task waiting in `drain` or `flush`, if any.
-    private func takeWriteWaiter() -> UnsafeContinuation<Void, any Error>? {
-        guard isWaitingForWrites else { return nil }
-        isWaitingForWrites = false
-        return loop.writeWaiters.removeValue(forKey: ObjectIdentifier(self))?.continuation
+    /// Resumes the tasks waiting in `drain` or `flush`: all of them with `error`, or without an
+    /// error those whose mark the backlog has reached (zero for `flush`, the low water mark
+    /// for `drain`).
+    private func resumeWriteWaiters(failing error: UVError?) {
+        guard isWaitingForWrites, var waiters = loop.writeWaiters.removeValue(forKey: ObjectIdentifier(self)) else { return }
+        let backlog = error == nil ? bufferedWriteCount : 0
+        let low = lowWaterMark
+        var done: [WriteWaiter] = []
+        waiters.removeAll { waiter in
+            guard error != nil || backlog <= (waiter.toEmpty ? 0 : low) else { return false }
+            done.append(waiter)
+            return true
+        }
+        if waiters.isEmpty {
+            isWaitingForWrites = false
+        } else {
+            loop.writeWaiters[ObjectIdentifier(self)] = waiters
+        }
+        for waiter in done {
+            if let error { waiter.continuation.resume(throwing: error) } else { waiter.continuation.resume() }
+        }
+    }
+
+    /// Removes the task waiting in `drain` or `flush` with `id`, if it still waits.
+    private func takeWriteWaiter(id: Int) -> UnsafeContinuation<Void, any Error>? {
+        let key = ObjectIdentifier(self)
+        guard isWaitingForWrites, let index = loop.writeWaiters[key]?.firstIndex(where: { $0.id == id }) else { return nil }
+        // Force-unwrap: the list was just found to hold the waiter.
+        let waiter = loop.writeWaiters[key]!.remove(at: index)
+        if loop.writeWaiters[key]!.isEmpty {
+            loop.writeWaiters[key] = nil
+            isWaitingForWrites = false
+        }
+        return waiter.continuation
     }
 
     /// Waits while more than ``highWaterMark`` bytes are queued, until at most ``lowWaterMark``
@@ -313,6 +342,9 @@ public class Stream: HandleOwner {
     }
 
     /// Waits until every queued byte has been handed to the kernel.
+    ///
+    /// Several tasks may wait in `drain()` and `flush()` on one stream at once; each resumes
+    /// when its own condition holds, and cancelling one leaves the others waiting.
     public func flush() async throws {
         try await waitForWrites(toEmpty: true, operation: "flush")
     }
@@ -322,7 +354,8 @@ public class Stream: HandleOwner {
         if writeFailure != 0 { throw UVError(code: writeFailure, operation: "write to", target: endpointDescription) }
         if isClosed { throw closedError(operation) }
         if bufferedWriteCount <= (toEmpty ? 0 : lowWaterMark) { return }
-        precondition(!isWaitingForWrites, "only one task may wait in drain or flush at a time")
+        let id = loop.nextWriteWaiterID
+        loop.nextWriteWaiterID &+= 1
         let this = UnsafeTransfer(self)
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
@@ -330,12 +363,13 @@ public class Stream: HandleOwner {
                     continuation.resume(throwing: CancellationError())
                 } else {
                     isWaitingForWrites = true
-                    loop.writeWaiters[ObjectIdentifier(self)] = WriteWaiter(continuation: continuation, toEmpty: toEmpty)
+                    loop.writeWaiters[ObjectIdentifier(self), default: []].append(
+                        WriteWaiter(id: id, continuation: continuation, toEmpty: toEmpty))
                 }
             }
         } onCancel: {
             // Safe: the stream is touched only after the hop to its loop's thread.
-            this.value.loop.onLoopThread { this.value.takeWriteWaiter()?.resume(throwing: CancellationError()) }
+            this.value.loop.onLoopThread { this.value.takeWriteWaiter(id: id)?.resume(throwing: CancellationError()) }
         }
     }
 
@@ -366,7 +400,7 @@ public class Stream: HandleOwner {
         queued = []
         queuedByteCount = 0
         readWaiter.take()?.resume(throwing: closedError("read from"))
-        takeWriteWaiter()?.resume(throwing: closedError("write to"))
+        resumeWriteWaiters(failing: closedError("write to"))
         uvClose(stream)
     }
 }
@@ -381,6 +415,8 @@ extension Stream {
 /// A task waiting in ``Stream/drain()`` or ``Stream/flush()``, and what it waits for: an empty
 /// queue (`flush`) or the low water mark (`drain`).
 struct WriteWaiter {
+    /// Tells this wait from the stream's others, for its cancellation.
+    let id: Int
     let continuation: UnsafeContinuation<Void, any Error>
     let toEmpty: Bool
 }
