@@ -14,12 +14,15 @@ public struct UVError: Error, Sendable, Hashable, CustomStringConvertible {
     public let operation: String
     /// The address or name it was being done to, if any (`127.0.0.1:3000`).
     public let target: String?
+    /// What to do instead, when the error says more than libuv's message (`host must be …`).
+    public let hint: String?
 
     /// Creates an error from a libuv status code.
-    public init(code: Int32, operation: String, target: String? = nil) {
+    public init(code: Int32, operation: String, target: String? = nil, hint: String? = nil) {
         self.code = code
         self.operation = operation
         self.target = target
+        self.hint = hint
     }
 
     /// libuv's symbolic name for the code, such as `ECONNREFUSED`.
@@ -30,7 +33,7 @@ public struct UVError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         let subject = target.map { "\(operation) \($0)" } ?? operation
-        return "\(subject) failed: \(name) (\(message))"
+        return "\(subject) failed: \(name) (\(message))" + (hint.map { ": \($0)" } ?? "")
     }
 
     /// True when the operation failed because the stream, socket or listener was closed on this

@@ -17,7 +17,9 @@ public final class TCPListener: Listener<TCPStream> {
     /// Whether accepted streams get TCP_NODELAY (default true: chat lines go out at once).
     public var noDelay = true
 
-    /// Binds to a numeric `host` (`0.0.0.0`, `::`, `127.0.0.1`, `::1`) and `port`, and listens.
+    /// Binds to a numeric `host` (`0.0.0.0`, `::`, `127.0.0.1`, `::1`) or `localhost` (which is
+    /// 127.0.0.1) and `port`, and listens. Resolve other names first with
+    /// ``Loop/resolve(host:port:)``: a name throws `EINVAL`, saying so.
     ///
     /// Port 0 picks a free port: read it back from ``port``. Throws `UVError`, for example
     /// `listen on 0.0.0.0:3000 failed: EADDRINUSE (address already in use)`.
@@ -27,7 +29,8 @@ public final class TCPListener: Listener<TCPStream> {
     /// `::` listens on IPv6 and IPv4 both; other IPv6 addresses on IPv6 only.
     public init(host: String, port: Int, backlog: Int = 511, reusePort: Bool = false, on loop: Loop) throws {
         loop.assertOnLoop("create a TCP listener")
-        let address = try SocketAddress(host: host, port: port)
+        // localhost is the loopback address by definition (RFC 6761): no lookup needed.
+        let address = try SocketAddress(host: host == "localhost" ? "127.0.0.1" : host, port: port)
         let ipv6Only = address.isIPv6 && host != "::" && host != "[::]"
         let socket = try ListeningSocket.open(address, backlog: backlog, reusePort: reusePort, ipv6Only: ipv6Only)
         // The bound address (with the real port after binding port 0), for messages.
