@@ -232,7 +232,10 @@ public final class Loop: @unchecked Sendable {
     }
 
     func assertOnLoop(_ operation: @autoclosure () -> String) {
-        precondition(executor.isOnLoopThread, "UVLoop: \(operation()) must run on its loop's thread")
+        precondition(
+            executor.isOnLoopThread,
+            "UVLoop: \(operation()) must run on its loop's thread: call it from one of the loop's tasks, or hop there with loop.execute { }"
+        )
     }
 
     private func cancelSpawned() {

@@ -62,12 +62,14 @@ public class Stream: HandleOwner {
         adopt(stream, owner: self)
     }
 
-    /// The longest line ``readLine()`` accepts, in bytes without the terminator (default 64 KiB).
+    /// The longest line ``readLine()`` accepts, in bytes without the terminator (default 64 KiB;
+    /// at least 1). Bytes already received are kept under the new limit.
     public var maxLineLength: Int {
         get { reader.maxLineLength }
         set {
-            precondition(reader.bufferedByteCount == 0, "set maxLineLength before reading")
-            reader = LineReader(maxLineLength: newValue)
+            let pending = reader.takeAll()
+            reader = LineReader(maxLineLength: max(1, newValue))
+            if let pending { reader.append(pending) }
         }
     }
 
