@@ -40,7 +40,8 @@ struct ListenerConnectionsTests {
             }
         }
         #expect(result.accepted == 3)
-        #expect(result.reported == ["EMFILE", "EMFILE", "EMFILE"])
+        // Each failure is reported unless one is already queued for the next call (a slow loop).
+        #expect((1...3).contains(result.reported.count) && Set(result.reported) == ["EMFILE"], "reported \(result.reported)")
         #expect(result.afterClose)
     }
 
@@ -55,7 +56,8 @@ struct ListenerConnectionsTests {
             }
         }
         #expect(result.accepted == 3)
-        #expect(result.reported == ["EMFILE", "EMFILE", "EMFILE"])
+        // Each failure is reported unless one is already queued for the next call (a slow loop).
+        #expect((1...3).contains(result.reported.count) && Set(result.reported) == ["EMFILE"], "reported \(result.reported)")
         #expect(result.afterClose)
     }
 
