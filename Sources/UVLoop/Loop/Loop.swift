@@ -234,7 +234,12 @@ public final class Loop: @unchecked Sendable {
     func assertOnLoop(_ operation: @autoclosure () -> String) {
         precondition(
             executor.isOnLoopThread,
-            "UVLoop: \(operation()) must run on its loop's thread: call it from one of the loop's tasks, or hop there with loop.execute { }"
+            """
+            UVLoop: \(operation()) must run on its loop's thread, but ran on another thread. Usual cause: a `Task { }` \
+            or `Task.detached { }` started in loop code — unstructured tasks do not inherit the loop's executor, so \
+            they run on Swift's thread pool. Start loop work with `loop.spawn { }` (or `loop.spawnTask { }` to await \
+            its result, `async let`, `loop.withSpawnGroup`); from another thread, use `loop.execute { loop in ... }`.
+            """
         )
     }
 
