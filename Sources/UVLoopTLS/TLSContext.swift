@@ -169,6 +169,12 @@ final class ContextGeneration {
                     fallback: "not a PEM certificate")
             }
             guard SSL_CTX_use_PrivateKey_file(context, certificate.privateKeyFile, SSL_FILETYPE_PEM) == 1 else {
+                if ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH {
+                    OpenSSLErrorQueue.clear()
+                    throw TLSError(
+                        kind: .configuration, operation: "load private key", target: certificate.privateKeyFile,
+                        reason: "the key does not match the certificate in \(certificate.chainFile)")
+                }
                 throw TLSError.fromQueue(
                     kind: .configuration, operation: "load private key", target: certificate.privateKeyFile,
                     fallback: "not a PEM private key")

@@ -127,10 +127,10 @@ public final class TLSStream: ByteStream {
     public var protocolVersion: String { engine.protocolVersion }
 
     /// This end's socket address (the wrapped stream's).
-    public var localAddress: SocketAddress? { underlying.localAddress }
+    public var localAddress: SocketAddress? { (underlying as? TCPStream)?.localAddress ?? underlying.localAddress }
 
     /// The peer's socket address (the wrapped stream's).
-    public var peerAddress: SocketAddress? { underlying.peerAddress }
+    public var peerAddress: SocketAddress? { Self.peerAddress(of: underlying) }
 
     /// The longest line ``readLineBytes()`` accepts, in bytes without the terminator (by default
     /// the wrapped stream's). Set it before reading.
@@ -339,8 +339,14 @@ public final class TLSStream: ByteStream {
         UVError(code: UVError.Code.cancelled, operation: operation, target: "closed \(description)")
     }
 
+    /// The stream's peer address. `Stream` conforms to `ByteStream` with the protocol's default
+    /// (`nil`), which `TCPStream`'s own property cannot override, so a TCP stream is asked directly.
+    private static func peerAddress(of stream: any ByteStream) -> SocketAddress? {
+        (stream as? TCPStream)?.peerAddress ?? stream.peerAddress
+    }
+
     private static func describePeer(of stream: any ByteStream, serverName: String?) -> String {
-        let address = stream.peerAddress
+        let address = peerAddress(of: stream)
         if let serverName, !serverName.isEmpty {
             return address.map { "\(serverName):\($0.port)" } ?? serverName
         }
