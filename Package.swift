@@ -49,7 +49,7 @@ let package = Package(
             name: "UVLoopTLSTests",
             dependencies: ["UVLoop", "UVLoopTLS", "UVLoopTestSupport"]
         ),
-        .executableTarget(name: "TLSFuzz", dependencies: ["FuzzDriver", "UVLoopTLS"], path: "Fuzz/TLSFuzz"),
+        .executableTarget(name: "TLSFuzz", dependencies: ["FuzzDriver", "UVLoopCodecs", "UVLoopTLS"], path: "Fuzz/TLSFuzz"),
         // Loop-free codecs: bytes, lines and the protocol codecs; no I/O, so fuzzable alone.
         .target(name: "UVLoopCodecs"),
         .target(
