@@ -10,14 +10,18 @@
 public struct TLSConfiguration: Sendable {
     /// Which end of the handshake the context serves.
     public enum Role: Sendable, Hashable {
+        /// The end that connects and verifies.
         case client
+        /// The end that accepts and presents a certificate.
         case server
     }
 
     /// A protocol version.
     public enum Version: Sendable, Hashable, Comparable {
-        case tls1_2
-        case tls1_3
+        /// TLS 1.2 (RFC 5246).
+        case tls12
+        /// TLS 1.3 (RFC 8446).
+        case tls13
     }
 
     /// How a client checks the server's certificate.
@@ -52,9 +56,9 @@ public struct TLSConfiguration: Sendable {
     /// Client: how the server's certificate is checked (default: the system trust store).
     public var verification: Verification
     /// The oldest version accepted (default TLS 1.2; TLS 1.0 and 1.1 are never offered).
-    public var minimumVersion: Version = .tls1_2
+    public var minimumVersion: Version = .tls12
     /// The newest version offered (default TLS 1.3).
-    public var maximumVersion: Version = .tls1_3
+    public var maximumVersion: Version = .tls13
     /// TLS 1.2 cipher suites, in OpenSSL's syntax (default: ECDHE key exchange with AEAD only).
     public var cipherList = "ECDHE+AESGCM:ECDHE+CHACHA20"
     /// Application protocols (ALPN), most preferred first; empty for none. A server rejects a

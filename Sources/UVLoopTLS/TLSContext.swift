@@ -125,7 +125,7 @@ final class ContextGeneration {
             throw TLSError.fromQueue(kind: .configuration, operation: operation, target: nil, fallback: "SSL_CTX_new failed")
         }
         func version(_ version: TLSConfiguration.Version) -> Int32 {
-            version == .tls1_2 ? TLS1_2_VERSION : TLS1_3_VERSION
+            version == .tls12 ? TLS1_2_VERSION : TLS1_3_VERSION
         }
         uvtls_ctx_set_default_options(context)
         uvtls_ctx_set_mode(context, uvtls_mode_release_buffers())

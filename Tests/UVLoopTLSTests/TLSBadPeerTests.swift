@@ -8,8 +8,10 @@ import UVLoopTestSupport
 struct TLSBadPeerTests {
     /// Sends `bytes` from a raw TCP client, then (if `thenClose`) closes; returns the server's
     /// handshake error and whether a good client still gets through afterwards.
-    private func serverOutcome(sending bytes: [UInt8], thenClose: Bool, timeout: Duration = .seconds(10)) async throws -> (String, TLSError.Kind?, Bool) {
-        try await onLoop { loop -> (String, TLSError.Kind?, Bool) in
+    private func serverOutcome(sending bytes: [UInt8], thenClose: Bool, timeout: Duration = .seconds(10)) async throws -> (
+        String, TLSError.Kind?, Bool
+    ) {
+        try await onTLSLoop { loop -> (String, TLSError.Kind?, Bool) in
             var server = serverConfiguration()
             server.handshakeTimeout = timeout
             let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(server), serve: echoLines)
@@ -20,7 +22,7 @@ struct TLSBadPeerTests {
             if thenClose { try await raw.closeWrite() }
             let outcome = try await tlsServer.nextOutcome()
             // The raw client sees the end of the connection (an alert, if anything, then EOF).
-            while let _ = try? await raw.read() {}
+            while (try? await raw.read()) != nil {}
             let good = try await TLSStream.connect(host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
             defer { good.close() }
             try good.write("still serving\n")
@@ -34,7 +36,8 @@ struct TLSBadPeerTests {
 
     @Test("a plaintext client on the TLS port is refused with OpenSSL's reason")
     func plaintextClient() async throws {
-        let (message, kind, stillServing) = try await serverOutcome(sending: Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8), thenClose: false)
+        let (message, kind, stillServing) = try await serverOutcome(
+            sending: Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8), thenClose: false)
         #expect(kind == .handshakeFailed)
         #expect(message.hasPrefix("TLS handshake with 127.0.0.1:"))
         #expect(message.hasSuffix("failed: http request"))
@@ -53,7 +56,8 @@ struct TLSBadPeerTests {
     @Test("a client that vanishes in the middle of its hello is closed cleanly")
     func truncatedHello() async throws {
         // The start of a ClientHello record that announces 512 bytes, then the end of stream.
-        let (message, kind, stillServing) = try await serverOutcome(sending: [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01], thenClose: true)
+        let (message, kind, stillServing) = try await serverOutcome(
+            sending: [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01], thenClose: true)
         #expect(kind == .closedDuringHandshake)
         #expect(message.hasSuffix("failed: connection closed by peer"))
         #expect(stillServing)
@@ -71,7 +75,8 @@ struct TLSBadPeerTests {
 
     @Test("a client that never finishes its handshake is cut off at the timeout")
     func handshakeTimeout() async throws {
-        let (message, kind, stillServing) = try await serverOutcome(sending: [0x16, 0x03, 0x01], thenClose: false, timeout: .milliseconds(200))
+        let (message, kind, stillServing) = try await serverOutcome(
+            sending: [0x16, 0x03, 0x01], thenClose: false, timeout: .milliseconds(200))
         #expect(kind == .handshakeTimedOut)
         #expect(message.hasSuffix("failed: timed out after 0.2 seconds"))
         #expect(stillServing)
@@ -79,7 +84,7 @@ struct TLSBadPeerTests {
 
     @Test("a connection reset in the middle of the handshake fails that handshake only")
     func resetMidHandshake() async throws {
-        let (_, kind, stillServing) = try await onLoop { loop -> (String, TLSError.Kind?, Bool) in
+        let (_, kind, stillServing) = try await onTLSLoop { loop -> (String, TLSError.Kind?, Bool) in
             let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(serverConfiguration()), serve: echoLines)
             defer { tlsServer.close() }
             // A client that sends a real ClientHello, then resets: wrap a stream we reset on the first reply.

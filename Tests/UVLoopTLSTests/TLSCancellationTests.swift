@@ -8,14 +8,15 @@ import UVLoopTestSupport
 struct TLSCancellationTests {
     @Test("a handshake waiting for the peer is cancelled")
     func handshake() async throws {
-        let cancelled = try await onLoop { loop -> Bool in
+        let cancelled = try await onTLSLoop { loop -> Bool in
             // A TCP listener that never speaks TLS: the client waits for the ServerHello.
             let listener = try TCPListener(host: "127.0.0.1", port: 0, on: loop)
             defer { listener.close() }
             let result = Box<Bool>()
             let task = loop.spawn {
                 do {
-                    let stream = try await TLSStream.connect(host: "localhost", port: listener.port, on: loop, configuration: clientConfiguration())
+                    let stream = try await TLSStream.connect(
+                        host: "localhost", port: listener.port, on: loop, configuration: clientConfiguration())
                     stream.close()
                     result.value = false
                 } catch {
@@ -34,10 +35,11 @@ struct TLSCancellationTests {
 
     @Test("a read waiting for data is cancelled, and the stream stays usable")
     func read() async throws {
-        let (cancelled, after) = try await onLoop { loop -> (Bool, String?) in
+        let (cancelled, after) = try await onTLSLoop { loop -> (Bool, String?) in
             let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(serverConfiguration()), serve: echoLines)
             defer { tlsServer.close() }
-            let client = try await TLSStream.connect(host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
+            let client = try await TLSStream.connect(
+                host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
             defer { client.close() }
             let result = Box<Bool>()
             let task = loop.spawn {
@@ -60,7 +62,7 @@ struct TLSCancellationTests {
 
     @Test("drain and flush waiting on a peer that does not read are cancelled")
     func drainAndFlush() async throws {
-        let results = try await onLoop { loop -> [Bool] in
+        let results = try await onTLSLoop { loop -> [Bool] in
             let stalled = Event(on: loop)
             let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(serverConfiguration())) { _ in
                 try await stalled.wait()  // never reads
@@ -69,7 +71,8 @@ struct TLSCancellationTests {
                 stalled.set()
                 tlsServer.close()
             }
-            let client = try await TLSStream.connect(host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
+            let client = try await TLSStream.connect(
+                host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
             defer { client.close() }
             var results: [Bool] = []
             for useFlush in [false, true] {

@@ -39,13 +39,14 @@ struct TLSContextTests {
         }
         #expect(
             error?.description
-                == "load private key \(certificates.altKey) failed: the key does not match the certificate in \(certificates.localhostChain)")
+                == "load private key \(certificates.altKey) failed: the key does not match the certificate in \(certificates.localhostChain)"
+        )
     }
 
     @Test("reload: new handshakes use the new files, established connections go on")
     func reload() async throws {
         let certificates = TestCertificates.shared
-        let (oldConnection, newHandshake) = try await onLoop { loop -> (String?, String) in
+        let (oldConnection, newHandshake) = try await onTLSLoop { loop -> (String?, String) in
             let directory = certificates.path("reload-\(UInt32.random(in: 0...UInt32.max))")
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let chain = "\(directory)/cert.pem"
@@ -66,7 +67,8 @@ struct TLSContextTests {
             try FileManager.default.copyItem(atPath: certificates.wrongHostKey, toPath: key)
             try context.reload()
             let error = await thrownError {
-                let second = try await TLSStream.connect(host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
+                let second = try await TLSStream.connect(
+                    host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
                 second.close()
             }
             try first.write("after\n")
@@ -79,7 +81,7 @@ struct TLSContextTests {
     @Test("a failed reload keeps the files the context had")
     func failedReload() async throws {
         let certificates = TestCertificates.shared
-        let reply = try await onLoop { loop -> String? in
+        let reply = try await onTLSLoop { loop -> String? in
             let directory = certificates.path("reload-\(UInt32.random(in: 0...UInt32.max))")
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let chain = "\(directory)/cert.pem"
@@ -89,7 +91,8 @@ struct TLSContextTests {
             #expect(throws: TLSError.self) { try context.reload() }
             let tlsServer = try TLSTestServer(on: loop, context: context, serve: echoLines)
             defer { tlsServer.close() }
-            let client = try await TLSStream.connect(host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
+            let client = try await TLSStream.connect(
+                host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
             defer { client.close() }
             try client.write("still\n")
             return try await client.readLine()

@@ -5,15 +5,16 @@ import UVLoopTestSupport
 
 @Suite("TLSStream")
 struct TLSStreamTests {
-    @Test("our client and our server exchange lines over TLS 1.3 with verification", arguments: [TLSConfiguration.Version.tls1_3, .tls1_2])
+    @Test("our client and our server exchange lines over TLS 1.3 with verification", arguments: [TLSConfiguration.Version.tls13, .tls12])
     func roundTrip(version: TLSConfiguration.Version) async throws {
-        let (versions, replies) = try await onLoop { loop -> ([String], [String]) in
+        let (versions, replies) = try await onTLSLoop { loop -> ([String], [String]) in
             var server = serverConfiguration()
             server.minimumVersion = version
             server.maximumVersion = version
             let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(server), serve: echoLines)
             defer { tlsServer.close() }
-            let client = try await TLSStream.connect(host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
+            let client = try await TLSStream.connect(
+                host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
             defer { client.close() }
             try client.write("hello\n")
             try client.write("split ")
@@ -25,17 +26,18 @@ struct TLSStreamTests {
             let serverVersion = try await tlsServer.nextOutcome().get()
             return ([client.protocolVersion, serverVersion], replies)
         }
-        let name = version == .tls1_3 ? "TLSv1.3" : "TLSv1.2"
+        let name = version == .tls13 ? "TLSv1.3" : "TLSv1.2"
         #expect(versions == [name, name])
         #expect(replies == ["echo: hello", "echo: split line"])
     }
 
     @Test("an IP address is verified against the certificate's IP names")
     func verifiesIPAddress() async throws {
-        let reply = try await onLoop { loop -> String? in
+        let reply = try await onTLSLoop { loop -> String? in
             let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(serverConfiguration()), serve: echoLines)
             defer { tlsServer.close() }
-            let client = try await TLSStream.connect(host: "127.0.0.1", port: tlsServer.port, on: loop, configuration: clientConfiguration())
+            let client = try await TLSStream.connect(
+                host: "127.0.0.1", port: tlsServer.port, on: loop, configuration: clientConfiguration())
             defer { client.close() }
             try client.write("by address\n")
             return try await client.readLine()
@@ -52,7 +54,7 @@ struct TLSStreamTests {
         ])
     func verificationFailures(certificate: String, expected: String) async throws {
         let certificates = TestCertificates.shared
-        let (message, kind, serverFailed) = try await onLoop { loop -> (String, TLSError.Kind?, Bool) in
+        let (message, kind, serverFailed) = try await onTLSLoop { loop -> (String, TLSError.Kind?, Bool) in
             let server = TLSConfiguration.server(
                 certificateChain: certificates.path("\(certificate).pem"), privateKey: certificates.path("\(certificate).key"))
             let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(server))
@@ -74,7 +76,7 @@ struct TLSStreamTests {
     @Test("insecureNoVerification connects to a self-signed server")
     func insecure() async throws {
         let certificates = TestCertificates.shared
-        let reply = try await onLoop { loop -> String? in
+        let reply = try await onTLSLoop { loop -> String? in
             let server = TLSConfiguration.server(certificateChain: certificates.selfSignedChain, privateKey: certificates.selfSignedKey)
             let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(server), serve: echoLines)
             defer { tlsServer.close() }
@@ -89,7 +91,7 @@ struct TLSStreamTests {
 
     @Test("ALPN: the server picks its preferred protocol among the client's; no overlap fails")
     func alpn() async throws {
-        let (chosen, failure) = try await onLoop { loop -> (String?, String) in
+        let (chosen, failure) = try await onTLSLoop { loop -> (String?, String) in
             var server = serverConfiguration()
             server.alpnProtocols = ["h2", "http/1.1"]
             let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(server))
@@ -113,7 +115,7 @@ struct TLSStreamTests {
     @Test("SNI: the server answers with the certificate that matches the requested name")
     func serverNameIndication() async throws {
         let certificates = TestCertificates.shared
-        let (names, defaultWorks) = try await onLoop { loop -> ([String?], Bool) in
+        let (names, defaultWorks) = try await onTLSLoop { loop -> ([String?], Bool) in
             var server = serverConfiguration()
             server.certificates.append(.init(chainFile: certificates.altChain, privateKeyFile: certificates.altKey))
             var requested: [String?] = []
@@ -137,7 +139,7 @@ struct TLSStreamTests {
 
     @Test("closeWrite sends close_notify: the peer reads to the end, answers, and sees close_notify")
     func halfClose() async throws {
-        let (serverSaw, clientGot) = try await onLoop { loop -> ([String], [String]) in
+        let (serverSaw, clientGot) = try await onTLSLoop { loop -> ([String], [String]) in
             var serverSaw: [String] = []
             let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(serverConfiguration())) { stream in
                 while let line = try await stream.readLine() { serverSaw.append(line) }
@@ -146,7 +148,8 @@ struct TLSStreamTests {
                 try await stream.closeWrite()
             }
             defer { tlsServer.close() }
-            let client = try await TLSStream.connect(host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
+            let client = try await TLSStream.connect(
+                host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
             defer { client.close() }
             try client.write("one\ntwo\n")
             try await client.closeWrite()
@@ -163,14 +166,15 @@ struct TLSStreamTests {
 
     @Test("close sends close_notify before the connection goes")
     func closeSendsCloseNotify() async throws {
-        let sawCloseNotify = try await onLoop { loop -> Bool in
+        let sawCloseNotify = try await onTLSLoop { loop -> Bool in
             let result = Box<Bool>()
             let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(serverConfiguration())) { stream in
                 while try await stream.readLine() != nil {}
                 result.value = stream.receivedCloseNotify
             }
             defer { tlsServer.close() }
-            let client = try await TLSStream.connect(host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
+            let client = try await TLSStream.connect(
+                host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
             try client.write("bye\n")
             client.close()
             _ = try await tlsServer.nextOutcome()
@@ -181,14 +185,15 @@ struct TLSStreamTests {
 
     @Test("a peer that closes without close_notify ends the stream (tolerated, and reported)")
     func missingCloseNotify() async throws {
-        let (lines, closeNotify) = try await onLoop { loop -> ([String], Bool) in
+        let (lines, closeNotify) = try await onTLSLoop { loop -> ([String], Bool) in
             let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(serverConfiguration())) { stream in
                 try stream.write("last words\n")
                 try await stream.flush()
                 stream.underlying.close()  // no close_notify
             }
             defer { tlsServer.close() }
-            let client = try await TLSStream.connect(host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
+            let client = try await TLSStream.connect(
+                host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
             defer { client.close() }
             var lines: [String] = []
             while let line = try await client.readLine() { lines.append(line) }
@@ -200,7 +205,7 @@ struct TLSStreamTests {
 
     @Test("several megabytes each way, with drain for backpressure, arrive intact")
     func largeWrites() async throws {
-        let (received, expected) = try await onLoop { loop -> (UInt64, UInt64) in
+        let (received, expected) = try await onTLSLoop { loop -> (UInt64, UInt64) in
             let chunk = Bytes((0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
             let chunks = 60  // 6 MB
             let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(serverConfiguration())) { stream in
@@ -212,7 +217,8 @@ struct TLSStreamTests {
                 try await stream.closeWrite()
             }
             defer { tlsServer.close() }
-            let client = try await TLSStream.connect(host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
+            let client = try await TLSStream.connect(
+                host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
             defer { client.close() }
             var sum: UInt64 = 0
             let reader = loop.spawn {
@@ -236,7 +242,7 @@ struct TLSStreamTests {
 
     @Test("ciphertext fed one byte at a time through a proxy still makes lines")
     func oneByteRecords() async throws {
-        let replies = try await onLoop { loop -> [String] in
+        let replies = try await onTLSLoop { loop -> [String] in
             let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(serverConfiguration()), serve: echoLines)
             defer { tlsServer.close() }
             // A proxy that forwards each direction one byte per write, flushing each.

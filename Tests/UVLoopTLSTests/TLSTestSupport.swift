@@ -1,6 +1,7 @@
 import Testing
 import UVLoop
 import UVLoopTLS
+import UVLoopTestSupport
 
 /// A value set by one loop task and read by another, once they have synchronised.
 final class Box<Value> {
@@ -99,4 +100,14 @@ func run(_ executable: String, _ arguments: [String], input: String = "", on loo
     while let bytes = try await stdout.read() { output += bytes.string }
     stdout.close()
     return (output, try await child.wait())
+}
+
+/// `onLoop`, with the whole body bounded by `timeout`, so a test that hangs fails instead.
+func onTLSLoop<T: Sendable>(
+    timeout: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: @escaping @Sendable (Loop) async throws -> T
+) async throws -> T {
+    try await onLoop(sourceLocation: sourceLocation) { loop in
+        try await loop.withTimeout(timeout) { try await body(loop) }
+    }
 }
