@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what UVLoop needs on Debian: libuv and OpenSSL (headers + pkg-config files, and the
-# openssl command for the TLS tests), nc for the
-# integration tests, a C compiler for the benchmark tools. Safe to run again.
+# Installs what UVLoop needs on Debian: libuv and OpenSSL (headers + pkg-config files; the openssl
+# command for the TLS tests), nc for the integration tests, a C compiler for the benchmark tools.
+# Safe to run again.
 set -euo pipefail
 
 need=()

@@ -52,7 +52,7 @@ public final class TLSEngine {
 
     /// A memory BIO holding more than this many bytes, once empty, is replaced by a fresh one,
     /// so an idle connection does not keep the buffer of its largest burst.
-    private static let bufferKeepLimit = 4096
+    private static let bufferKeepLimit = 1024
 
     /// Starts a connection from `context`.
     ///
