@@ -88,12 +88,12 @@ public final class TCPStream: Stream {
     }
 
     /// The local address, or `nil` once closed.
-    public var localAddress: SocketAddress? {
+    public override var localAddress: SocketAddress? {
         address(uv_tcp_getsockname)
     }
 
     /// The peer's address, or `nil` once closed or if not connected.
-    public var peerAddress: SocketAddress? {
+    public override var peerAddress: SocketAddress? {
         address(uv_tcp_getpeername)
     }
 

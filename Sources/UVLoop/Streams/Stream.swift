@@ -81,6 +81,12 @@ public class Stream: HandleOwner {
     /// What the stream is connected to, for messages.
     public var description: String { endpointDescription }
 
+    /// This end's socket address; `nil` but for sockets (``TCPStream`` overrides it).
+    public var localAddress: SocketAddress? { nil }
+
+    /// The peer's socket address; `nil` but for sockets (``TCPStream`` overrides it).
+    public var peerAddress: SocketAddress? { nil }
+
     /// Describes the stream in errors and shutdown reports; subclasses add addresses.
     var endpointDescription: String { "stream" }
 
