@@ -22,6 +22,7 @@ swift build -c release -Xswiftc -warnings-as-errors
 python3 scripts/chat_integration.py .build/release/ChatExample
 python3 scripts/chat_features_test.py .build/release/ChatExample
 python3 scripts/examples_smoke_test.py .build/release
+python3 scripts/seed_emfile_test.py .build/release/SeedChatExample
 python3 scripts/ws_interop_test.py .build/release/WebSocketEchoExample
 bash scripts/autobahn.sh --binary .build/release/WebSocketEchoExample
 python3 scripts/tls_chat_client_test.py .build/release/ChatClientExample
