@@ -59,7 +59,7 @@ struct HTTPParserTests {
             let message = try #require(result.messages.first)
             #expect(message.head.method.string == "GET")
             #expect(message.head.target.string == "/a?b=c")
-            #expect(message.head.version == .http1_1)
+            #expect(message.head.version == .http11)
             #expect(message.head.fields.map { "\($0.name.string)=\($0.value.string)" } == ["Host=x", "User-Agent=t/1"])
             #expect(message.head.isKeepAlive)
             #expect(message.head.framing == .none)

@@ -8,12 +8,77 @@
 /// works out the framing; every rule of RFC 9112 that guards against request smuggling is
 /// checked here.
 enum HTTPHeadParser {
+    /// The longest method accepted.
+    static let maxMethodLength = 64
+    /// How much longer than the target limit a start line may be (method, spaces, version).
+    static let startLineSlack = 80
+
+    /// Checks a start line (with its CRLF) as ``parse(_:kind:limits:responseHasNoBody:)``
+    /// would, before the rest of its head has arrived.
+    static func checkStartLine(
+        _ buffer: UnsafeRawBufferPointer, kind: HTTPParser.Kind, limits: HTTPParserLimits
+    ) throws(HTTPParseError) {
+        var scanner = HeadScanner(head: nil, buffer: buffer, limits: limits)
+        _ = try scanner.parseStartLine(kind: kind, end: buffer.count - 2)
+    }
+
+    /// The verdict on a start line with no LF in its first `maxTargetLength + startLineSlack`
+    /// bytes (`buffer` holds those): what parsing the whole line would say.
+    static func startLineTooLong(_ buffer: UnsafeRawBufferPointer, kind: HTTPParser.Kind, limits: HTTPParserLimits) -> HTTPParseError {
+        guard kind == .request else { return HTTPParseError(.badRequest, "status line too long") }
+        var index = 0
+        while index < buffer.count && HTTPSyntax.isToken(buffer[index]) { index += 1 }
+        guard index > 0, index <= maxMethodLength, index < buffer.count, buffer[index] == HTTPSyntax.space else {
+            return HTTPParseError(.badRequest, "invalid method")
+        }
+        let targetStart = index + 1
+        index = targetStart
+        while index < buffer.count && HTTPSyntax.isTarget(buffer[index]) { index += 1 }
+        if index - targetStart > limits.maxTargetLength {
+            return HTTPParseError(.targetTooLong, "request target over \(limits.maxTargetLength) bytes")
+        }
+        return HTTPParseError(.badRequest, "invalid request target")
+    }
+
+    /// Searches `buffer` from `start` for the end of a head (the index past CRLF CRLF),
+    /// checking each line ending and the start line as they come, and each limit at the
+    /// position where it is crossed: so the verdict depends only on the bytes, never on how
+    /// they were chunked. `firstLF` carries the start line's LF (or -1) between calls.
+    static func findEnd(
+        _ buffer: UnsafeRawBufferPointer, from start: Int, firstLF: inout Int, kind: HTTPParser.Kind, limits: HTTPParserLimits
+    ) throws(HTTPParseError) -> Int? {
+        guard let base = buffer.baseAddress else { return nil }
+        var index = start
+        while true {
+            let limit = firstLF < 0 ? limits.maxTargetLength + startLineSlack : firstLF + limits.maxHeaderBytes + 3
+            let searchEnd = min(buffer.count, limit + 1)
+            guard index < searchEnd, let found = memchr(base + index, 0x0A, searchEnd - index) else {
+                if buffer.count > limit {
+                    if firstLF < 0 {
+                        throw startLineTooLong(UnsafeRawBufferPointer(rebasing: buffer[0..<limit]), kind: kind, limits: limits)
+                    }
+                    throw HTTPParseError(.headerTooLarge, "header section over \(limits.maxHeaderBytes) bytes")
+                }
+                return nil
+            }
+            let lf = base.distance(to: UnsafeRawPointer(found))
+            guard lf > 0, buffer[lf - 1] == HTTPSyntax.cr else { throw HTTPParseError(.badRequest, "bare LF in head") }
+            if firstLF < 0 {
+                firstLF = lf
+                try checkStartLine(UnsafeRawBufferPointer(rebasing: buffer[0...lf]), kind: kind, limits: limits)
+            } else if lf >= 3 && buffer[lf - 2] == HTTPSyntax.lf && buffer[lf - 3] == HTTPSyntax.cr {
+                return lf + 1
+            }
+            index = lf + 1
+        }
+    }
+
     /// Parses `head`, which ends with CRLF CRLF and does not start with an empty line.
     static func parse(
         _ head: Bytes, kind: HTTPParser.Kind, limits: HTTPParserLimits, responseHasNoBody: Bool
     ) throws(HTTPParseError) -> HTTPRawHead {
         try head.withUnsafeBytes { (buffer) throws(HTTPParseError) -> HTTPRawHead in
-            var scanner = HeadScanner(head: head, buffer: buffer, limits: limits)
+            var scanner = HeadScanner(head: head.storage, buffer: buffer, limits: limits)
             return try scanner.parse(kind: kind, responseHasNoBody: responseHasNoBody)
         }
     }
@@ -21,7 +86,8 @@ enum HTTPHeadParser {
 
 /// The state of one head parse: the buffer, the position, what the fields said.
 private struct HeadScanner {
-    let head: Bytes
+    /// The storage of `buffer`, for the slices a parse returns; nil to check without them.
+    let head: ByteStorage?
     let buffer: UnsafeRawBufferPointer
     let limits: HTTPParserLimits
     var position = 0
@@ -36,7 +102,7 @@ private struct HeadScanner {
     var connectionKeepAlive = false
     var expectsContinue = false
 
-    init(head: Bytes, buffer: UnsafeRawBufferPointer, limits: HTTPParserLimits) {
+    init(head: ByteStorage?, buffer: UnsafeRawBufferPointer, limits: HTTPParserLimits) {
         self.head = head
         self.buffer = buffer
         self.limits = limits
@@ -44,7 +110,9 @@ private struct HeadScanner {
 
     @inline(__always)
     func slice(_ start: Int, _ end: Int) -> Bytes {
-        Bytes(storage: head.storage, offset: head.offset + start, count: end - start)
+        guard let head, let base = buffer.baseAddress else { return Bytes.empty }
+        let offset = head.withBase { UnsafeRawPointer($0).distance(to: base) }
+        return Bytes(storage: head, offset: offset + start, count: end - start)
     }
 
     /// The end of the current line (the index of its CR); moves nothing.
@@ -61,15 +129,12 @@ private struct HeadScanner {
 
     mutating func parse(kind: HTTPParser.Kind, responseHasNoBody: Bool) throws(HTTPParseError) -> HTTPRawHead {
         let firstEnd = try lineEnd()
-        var result: HTTPRawHead
-        switch kind {
-        case .request: result = try parseRequestLine(end: firstEnd)
-        case .response: result = try parseStatusLine(end: firstEnd)
-        }
-        position = firstEnd + 2
-        if buffer.count - position > limits.maxHeaderBytes + 2 {
+        // findEnd enforced this already; kept so that this function is safe on its own.
+        if buffer.count - (firstEnd + 2) > limits.maxHeaderBytes + 2 {
             throw HTTPParseError(.headerTooLarge, "header section over \(limits.maxHeaderBytes) bytes")
         }
+        var result = try parseStartLine(kind: kind, end: firstEnd)
+        position = firstEnd + 2
         while true {
             let end = try lineEnd()
             if end == position { break }
@@ -88,10 +153,23 @@ private struct HeadScanner {
         return result
     }
 
+    mutating func parseStartLine(kind: HTTPParser.Kind, end: Int) throws(HTTPParseError) -> HTTPRawHead {
+        switch kind {
+        case .request:
+            return try parseRequestLine(end: end)
+        case .response:
+            if end - position > limits.maxTargetLength + HTTPHeadParser.startLineSlack {
+                throw HTTPParseError(.badRequest, "status line too long")
+            }
+            return try parseStatusLine(end: end)
+        }
+    }
+
     mutating func parseRequestLine(end: Int) throws(HTTPParseError) -> HTTPRawHead {
         var index = position
         while index < end && HTTPSyntax.isToken(buffer[index]) { index += 1 }
-        guard index > position, index < end, buffer[index] == HTTPSyntax.space else {
+        guard index > position, index - position <= HTTPHeadParser.maxMethodLength, index < end, buffer[index] == HTTPSyntax.space
+        else {
             throw HTTPParseError(.badRequest, "invalid method")
         }
         let method = slice(position, index)

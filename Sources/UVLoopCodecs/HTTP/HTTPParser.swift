@@ -74,6 +74,8 @@ public struct HTTPParser {
     private var trailerFields: [HTTPRawField] = []
     private var trailerBytes = 0
     private var failure: HTTPParseError?
+    /// The index in `partial` of the unfinished head's first LF, or -1.
+    private var headFirstLF = -1
 
     /// A parser for `kind` messages with `limits`.
     public init(kind: Kind, limits: HTTPParserLimits = HTTPParserLimits()) {
@@ -231,81 +233,50 @@ public struct HTTPParser {
     /// The next complete head (through its empty line), skipping empty lines before it;
     /// `nil` if it has not all arrived.
     private mutating func takeHead() throws(HTTPParseError) -> Bytes? {
+        let kind = kind
+        let limits = limits
         if partial.isEmpty {
             // Leading empty lines are ignored (RFC 9112 §2.2).
             var skip = 0
             while pending.count - skip >= 2 && pending[skip] == HTTPSyntax.cr && pending[skip + 1] == HTTPSyntax.lf { skip += 2 }
             if skip > 0 { _ = takePending(skip) }
             if pending.count == 0 { return nil }
+            var firstLF = -1
             let end = try pending.withUnsafeBytes { (buffer) throws(HTTPParseError) -> Int? in
-                try Self.findHeadEnd(buffer, from: 0)
+                try HTTPHeadParser.findEnd(buffer, from: 0, firstLF: &firstLF, kind: kind, limits: limits)
             }
             if let end { return takePending(end) }
-            try checkPartialHead(pending)
             pending.withUnsafeBytes { partial.append(contentsOf: $0) }
             pending = Bytes.empty
             scanned = partial.count
+            headFirstLF = firstLF
             return nil
         }
         pending.withUnsafeBytes { partial.append(contentsOf: $0) }
         pending = Bytes.empty
-        while partial.count >= 2 && partial[0] == HTTPSyntax.cr && partial[1] == HTTPSyntax.lf {
-            partial.removeFirst(2)
-            scanned = 0
+        var from = scanned
+        if headFirstLF < 0 && partial.count >= 2 && partial[0] == HTTPSyntax.cr && partial[1] == HTTPSyntax.lf {
+            while partial.count >= 2 && partial[0] == HTTPSyntax.cr && partial[1] == HTTPSyntax.lf { partial.removeFirst(2) }
+            from = 0
         }
-        let from = max(0, scanned - 1)
+        var firstLF = headFirstLF
         // Array's withUnsafeBytes rethrows untyped errors: the result carries the typed one out.
         let end = try partial.withUnsafeBytes { buffer in
-            Result { () throws(HTTPParseError) -> Int? in try Self.findHeadEnd(buffer, from: from) }
+            Result { () throws(HTTPParseError) -> Int? in
+                try HTTPHeadParser.findEnd(buffer, from: from, firstLF: &firstLF, kind: kind, limits: limits)
+            }
         }.get()
+        headFirstLF = firstLF
         guard let end else {
             scanned = partial.count
-            try partial.withUnsafeBytes { buffer in
-                Result { () throws(HTTPParseError) in try checkPartialHead(buffer) }
-            }.get()
             return nil
         }
         let head = partial.withUnsafeBytes { Bytes(UnsafeRawBufferPointer(rebasing: $0[0..<end])) }
         if end < partial.count { pending = partial.withUnsafeBytes { Bytes(UnsafeRawBufferPointer(rebasing: $0[end...])) } }
         partial = []
         scanned = 0
+        headFirstLF = -1
         return head
-    }
-
-    private func checkPartialHead(_ bytes: Bytes) throws(HTTPParseError) {
-        try bytes.withUnsafeBytes { (buffer) throws(HTTPParseError) in try checkPartialHead(buffer) }
-    }
-
-    /// Fails early for an unfinished head that is already over a limit.
-    private func checkPartialHead(_ buffer: UnsafeRawBufferPointer) throws(HTTPParseError) {
-        guard let base = buffer.baseAddress else { return }
-        let firstLineEnd = memchr(base, 0x0A, buffer.count).map { base.distance(to: UnsafeRawPointer($0)) }
-        guard let firstLineEnd else {
-            if buffer.count > limits.maxTargetLength + 64 {
-                let hasMethod = memchr(base, 0x20, min(64, buffer.count)) != nil
-                if kind == .request && hasMethod {
-                    throw HTTPParseError(.targetTooLong, "request target over \(limits.maxTargetLength) bytes")
-                }
-                throw HTTPParseError(.badRequest, "start line too long")
-            }
-            return
-        }
-        if buffer.count - firstLineEnd > limits.maxHeaderBytes + 3 {
-            throw HTTPParseError(.headerTooLarge, "header section over \(limits.maxHeaderBytes) bytes")
-        }
-    }
-
-    /// The index just past CRLF CRLF, searching LFs from `start`; throws for a bare LF.
-    private static func findHeadEnd(_ buffer: UnsafeRawBufferPointer, from start: Int) throws(HTTPParseError) -> Int? {
-        guard let base = buffer.baseAddress else { return nil }
-        var index = start
-        while index < buffer.count, let found = memchr(base + index, 0x0A, buffer.count - index) {
-            let lf = base.distance(to: UnsafeRawPointer(found))
-            guard lf > 0, buffer[lf - 1] == HTTPSyntax.cr else { throw HTTPParseError(.badRequest, "bare LF in head") }
-            if lf >= 3 && buffer[lf - 2] == HTTPSyntax.lf && buffer[lf - 3] == HTTPSyntax.cr { return lf + 1 }
-            index = lf + 1
-        }
-        return nil
     }
 
     /// The next CRLF-terminated line (CRLF included); throws `tooLong` for a line whose
