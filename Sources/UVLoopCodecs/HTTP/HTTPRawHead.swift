@@ -87,3 +87,10 @@ public struct HTTPRawHead: Sendable {
         fields.first { HTTPSyntax.equalsIgnoringCase($0.name, name) }?.value
     }
 }
+
+extension HTTPRawField {
+    /// True if the field's name is `name`, compared without regard to ASCII case.
+    public func hasName(_ name: String) -> Bool {
+        HTTPSyntax.equalsIgnoringCase(self.name, name)
+    }
+}

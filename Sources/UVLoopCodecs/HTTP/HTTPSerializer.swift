@@ -115,6 +115,9 @@ public enum HTTPChunkedEncoding {
         return writer.bytes()
     }
 
+    /// The CRLF that ends a chunk's data.
+    public static let crlf: Bytes = "\r\n"
+
     /// The last chunk and the empty trailer section.
     public static let end: Bytes = "0\r\n\r\n"
 }
