@@ -40,6 +40,17 @@ enum HTTPHeadParser {
         return HTTPParseError(.badRequest, "invalid request target")
     }
 
+    /// Rejects an unfinished request line whose method is already invalid (binary garbage, a
+    /// TLS handshake): what parsing the whole line would say, without waiting for it.
+    static func checkMethodPrefix(_ buffer: UnsafeRawBufferPointer) throws(HTTPParseError) {
+        var index = 0
+        let end = min(buffer.count, maxMethodLength + 1)
+        while index < end && HTTPSyntax.isToken(buffer[index]) { index += 1 }
+        if index == end && end <= maxMethodLength { return }
+        if index < end && index > 0 && buffer[index] == HTTPSyntax.space { return }
+        throw HTTPParseError(.badRequest, "invalid method")
+    }
+
     /// Searches `buffer` from `start` for the end of a head (the index past CRLF CRLF),
     /// checking each line ending and the start line as they come, and each limit at the
     /// position where it is crossed: so the verdict depends only on the bytes, never on how
@@ -53,6 +64,7 @@ enum HTTPHeadParser {
             let limit = firstLF < 0 ? limits.maxTargetLength + startLineSlack : firstLF + limits.maxHeaderBytes + 3
             let searchEnd = min(buffer.count, limit + 1)
             guard index < searchEnd, let found = memchr(base + index, 0x0A, searchEnd - index) else {
+                if firstLF < 0 && kind == .request { try checkMethodPrefix(buffer) }
                 if buffer.count > limit {
                     if firstLF < 0 {
                         throw startLineTooLong(UnsafeRawBufferPointer(rebasing: buffer[0..<limit]), kind: kind, limits: limits)

@@ -20,6 +20,9 @@ final class HTTPServerConnection {
     private var isBodyOpen = false
     private var isContinuePending = false
     private var bodyError: HTTPParseError?
+    /// The head of a streamed response, held until the first body write so that both go
+    /// out together, and so that a request body found malformed before it can still get its 400.
+    var pendingHead: Bytes?
 
     private static let continueLine: Bytes = "HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -111,6 +114,10 @@ final class HTTPServerConnection {
         do {
             keepAlive = try await write(response, version: head.version, isHead: isHead, keepAlive: keepAlive)
         } catch {
+            if let bodyError, pendingHead != nil {
+                pendingHead = nil
+                await sendError(status: bodyError.status, reason: bodyError.reason)
+            }
             return false
         }
         guard isBodyOpen else { return keepAlive }
@@ -153,12 +160,32 @@ final class HTTPServerConnection {
             let head = HTTPResponseEncoder.head(
                 response, server: server, contentLength: hasBody ? nil : 0, isChunked: isChunked, version: version,
                 keepAlive: keepAlive)
-            try stream.write(head)
+            if isContinuePending && isBodyOpen {
+                // The producer may read the body: the client must get its 100 before the head.
+                isContinuePending = false
+                try stream.write(Self.continueLine)
+            }
+            pendingHead = head
             let writer = HTTPResponseBodyWriter(connection: self, isChunked: isChunked, isDiscarding: !hasBody)
             try await produce(writer)
-            if isChunked { try stream.write(HTTPChunkedEncoding.end) }
+            if let head = pendingHead {
+                pendingHead = nil
+                try stream.write(isChunked ? head + HTTPChunkedEncoding.end : head)
+            } else if isChunked {
+                try stream.write(HTTPChunkedEncoding.end)
+            }
             try await drain()
             return keepAlive
+        }
+    }
+
+    /// Queues `bytes` of a streamed body, after the head if it is still held.
+    func writeBody(_ bytes: Bytes) throws {
+        if let head = pendingHead {
+            pendingHead = nil
+            try stream.write(head + bytes)
+        } else {
+            try stream.write(bytes)
         }
     }
 

@@ -69,12 +69,12 @@ public final class HTTPResponseBodyWriter {
     public func write(_ bytes: Bytes) async throws {
         guard !isDiscarding, bytes.count > 0 else { return }
         if !isChunked {
-            try connection.stream.write(bytes)
+            try connection.writeBody(bytes)
         } else if bytes.count <= 1024 {
-            try connection.stream.write(HTTPChunkedEncoding.chunk(bytes))
+            try connection.writeBody(HTTPChunkedEncoding.chunk(bytes))
         } else {
             // Large chunks are queued as they are, between their framing: no copy.
-            try connection.stream.write(HTTPChunkedEncoding.chunkHeader(count: bytes.count))
+            try connection.writeBody(HTTPChunkedEncoding.chunkHeader(count: bytes.count))
             try connection.stream.write(bytes)
             try connection.stream.write(HTTPChunkedEncoding.crlf)
         }
