@@ -10,6 +10,9 @@ command -v nc >/dev/null || need+=(netcat-openbsd)
 command -v gcc >/dev/null || need+=(gcc)
 command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
+command -v curl >/dev/null || need+=(curl)                  # HTTP integration tests
+command -v nginx >/dev/null || need+=(nginx-light)          # HTTP client tests and benchmark peer
+command -v wrk >/dev/null || need+=(wrk)                    # HTTP benchmarks
 
 if ((${#need[@]})); then
     echo "setup: installing ${need[*]}" >&2
@@ -18,4 +21,6 @@ if ((${#need[@]})); then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# h11 validates every HTTP response byte in scripts/http_integration.py and http_h11_diff.py.
+python3 -c "import h11" 2>/dev/null || python3 -m pip install -q h11 || python3 -m pip install -q --break-system-packages h11
 command -v swift >/dev/null || { echo "setup: Swift is not installed (https://swift.org/install)" >&2; exit 1; }
