@@ -165,7 +165,9 @@ let package = Package(
         ),
         .executableTarget(name: "HTTPParserFuzz", dependencies: ["FuzzDriver", "UVLoopCodecs"], path: "Fuzz/HTTPParserFuzz"),
         .executableTarget(
-            name: "HTTPParserBenchmark", dependencies: ["UVLoopCodecs"], path: "Benchmarks/HTTPParserBenchmark"),
+            name: "HTTPParserBenchmark",
+            dependencies: ["UVLoopCodecs", .product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Benchmarks/HTTPParserBenchmark"),
         .testTarget(
             name: "UVLoopHTTPTests",
             dependencies: [

@@ -23,6 +23,7 @@ python3 scripts/chat_integration.py .build/release/ChatExample
 python3 scripts/chat_features_test.py .build/release/ChatExample
 python3 scripts/examples_smoke_test.py .build/release
 python3 scripts/http_integration.py .build/release
+python3 scripts/http_h11_diff.py .build/release
 
 echo "== reliability: sanitizers, fuzzing, fault injection, churn, descriptor exhaustion (RELIABILITY.md)"
 bash scripts/sanitize.sh

@@ -8,6 +8,12 @@
     /// Replays the corpus files and folders named on the command line (see FuzzDriver).
     @main
     enum HTTPParserFuzzMain {
-        static func main() { replayCorpus { data, size in httpParserFuzz(data, size) } }
+        static func main() {
+            if CommandLine.arguments.dropFirst().first == "--dump" {
+                dumpParses(Array(CommandLine.arguments.dropFirst(2)))
+                return
+            }
+            replayCorpus { data, size in httpParserFuzz(data, size) }
+        }
     }
 #endif
