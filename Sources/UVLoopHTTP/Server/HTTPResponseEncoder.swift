@@ -1,39 +1,39 @@
 /// Writes response heads: status line, `Date`, the response's fields, framing and
-/// `Connection`, into the server's scratch buffer and out as one new buffer.
+/// `Connection`, into the server's scratch buffer and out as one new buffer (with the body
+/// after it, when it is small, so that both go out as one piece).
 enum HTTPResponseEncoder {
     static func head(
         _ response: HTTPServerResponse, server: HTTPServer, contentLength: Int?, isChunked: Bool, version: HTTPVersion,
-        keepAlive: Bool
+        keepAlive: Bool, appending body: Bytes = Bytes()
     ) -> Bytes {
-        server.headWriter.reset()
+        // The scratch writer is moved out and back, so that the appends below are not each
+        // an access to the server's stored property.
+        var writer = server.takeHeadWriter()
+        defer { server.headWriter = writer }
+        writer.reset()
         if response.status.code == 200 {
-            server.headWriter.append("HTTP/1.1 200 OK\r\n")
+            writer.append("HTTP/1.1 200 OK\r\n")
         } else {
-            server.headWriter.appendStatusLine(status: response.status.code, reason: response.status.reasonPhrase)
+            writer.appendStatusLine(status: response.status.code, reason: response.status.reasonPhrase)
         }
-        server.headWriter.append(server.date.line)
-        if let name = server.configuration.serverName { server.headWriter.appendField("Server", name) }
+        writer.append(server.date.line)
+        if let name = server.configuration.serverName { writer.appendField("Server", name) }
         for field in response.headerFields where field.name != .contentLength && field.name != .transferEncoding {
-            server.headWriter.appendField(field.name.rawName, field.value)
+            writer.appendField(field.name.rawName, field.value)
         }
         if isChunked {
-            server.headWriter.append("Transfer-Encoding: chunked\r\n")
+            writer.append("Transfer-Encoding: chunked\r\n")
         } else if let contentLength {
-            server.headWriter.append("Content-Length: ")
-            server.headWriter.appendDecimal(contentLength)
-            server.headWriter.append("\r\n")
+            writer.append("Content-Length: ")
+            writer.appendDecimal(contentLength)
+            writer.append("\r\n")
         }
         if !keepAlive {
-            server.headWriter.append("Connection: close\r\n")
+            writer.append("Connection: close\r\n")
         } else if version.minor == 0 {
-            server.headWriter.append("Connection: keep-alive\r\n")
+            writer.append("Connection: keep-alive\r\n")
         }
-        server.headWriter.appendEnd()
-        return server.headWriter.bytes()
-    }
-
-    /// `head` and `body` in one buffer, so that they go out in one piece.
-    static func joined(_ head: Bytes, _ body: Bytes) -> Bytes {
-        body.count == 0 ? head : head + body
+        writer.appendEnd()
+        return writer.bytes(appending: body)
     }
 }

@@ -37,6 +37,10 @@ public final class HTTPServer {
     private(set) var date = HTTPDateCache()
     /// Scratch space for heads: every head is made and copied out before any wait.
     var headWriter = HTTPHeadWriter(capacity: 1024)
+    /// The timeouts in ticks.
+    let headerTicks: Int
+    let idleTicks: Int
+    let bodyTicks: Int
     /// True once ``shutdown()`` was called.
     public private(set) var isShuttingDown = false
     private var shutdownTick = Int.max
@@ -52,6 +56,15 @@ public final class HTTPServer {
     public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(), handler: @escaping Handler) {
         self.configuration = configuration
         self.handler = handler
+        headerTicks = Self.ticks(configuration.headerTimeout)
+        idleTicks = Self.ticks(configuration.idleTimeout)
+        bodyTicks = Self.ticks(configuration.bodyTimeout)
+    }
+
+    func takeHeadWriter() -> HTTPHeadWriter {
+        var writer = HTTPHeadWriter(capacity: 0)
+        swap(&writer, &headWriter)
+        return writer
     }
 
     /// The number of open connections.
@@ -124,10 +137,18 @@ public final class HTTPServer {
 
     /// The tick by which something started now must be done, `duration` from now.
     func deadline(after duration: Duration) -> Int {
-        let quarter = Self.tickInterval.components.attoseconds / 1_000_000_000
+        tick + Self.ticks(duration) + 1
+    }
+
+    /// The tick by which something started now must be done, `ticks` ticks from now.
+    @inline(__always)
+    func deadline(afterTicks ticks: Int) -> Int { tick + ticks + 1 }
+
+    /// `duration` in ticks, rounded up, at least one.
+    static func ticks(_ duration: Duration) -> Int {
+        let quarter = tickInterval.components.attoseconds / 1_000_000_000
         let (seconds, attoseconds) = duration.components
-        let ticks = Int(seconds) * 4 + Int((attoseconds / 1_000_000_000 + quarter - 1) / quarter)
-        return tick + max(ticks, 1) + 1
+        return max(1, Int(seconds) * 4 + Int((attoseconds / 1_000_000_000 + quarter - 1) / quarter))
     }
 
     /// Runs every tick: advances the clock, refreshes the date, closes the connections whose

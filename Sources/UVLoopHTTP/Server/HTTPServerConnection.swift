@@ -30,7 +30,7 @@ final class HTTPServerConnection {
         self.stream = stream
         self.server = server
         parser = HTTPParser(kind: .request, limits: server.configuration.limits)
-        deadline = server.deadline(after: server.configuration.headerTimeout)
+        deadline = server.deadline(afterTicks: server.headerTicks)
     }
 
     func run() async {
@@ -56,7 +56,7 @@ final class HTTPServerConnection {
             }
             isIdle = parser.isIdle
             isKeepAliveWait = isIdle
-            deadline = server.deadline(after: isIdle ? server.configuration.idleTimeout : server.configuration.headerTimeout)
+            deadline = server.deadline(afterTicks: isIdle ? server.idleTicks : server.headerTicks)
         }
     }
 
@@ -70,7 +70,7 @@ final class HTTPServerConnection {
             }
             if isKeepAliveWait {
                 isKeepAliveWait = false
-                deadline = server.deadline(after: server.configuration.headerTimeout)
+                deadline = server.deadline(afterTicks: server.headerTicks)
             }
             isIdle = false
             parser.append(bytes)
@@ -140,17 +140,12 @@ final class HTTPServerConnection {
         let hasBody = !(isHead || code < 200 || code == 204 || code == 304)
         switch response.body {
         case .bytes(let body):
+            let isSmall = hasBody && body.count <= 4096
             let head = HTTPResponseEncoder.head(
                 response, server: server, contentLength: code < 200 || code == 204 || code == 304 ? nil : body.count,
-                isChunked: false, version: version, keepAlive: keepAlive)
-            if !hasBody {
-                try stream.write(head)
-            } else if body.count <= 4096 {
-                try stream.write(HTTPResponseEncoder.joined(head, body))
-            } else {
-                try stream.write(head)
-                try stream.write(body)
-            }
+                isChunked: false, version: version, keepAlive: keepAlive, appending: isSmall ? body : Bytes())
+            try stream.write(head)
+            if hasBody && !isSmall { try stream.write(body) }
             try await drain()
             return keepAlive
         case .stream(let produce):
@@ -193,7 +188,7 @@ final class HTTPServerConnection {
     func drain() async throws {
         guard stream.bufferedWriteCount > 0 else { return }
         let saved = deadline
-        deadline = server.deadline(after: server.configuration.bodyTimeout)
+        deadline = server.deadline(afterTicks: server.bodyTicks)
         defer { deadline = saved }
         try await stream.drain()
     }
@@ -221,7 +216,7 @@ final class HTTPServerConnection {
                 return nil
             case nil: break
             }
-            deadline = server.deadline(after: server.configuration.bodyTimeout)
+            deadline = server.deadline(afterTicks: server.bodyTicks)
             let bytes = try await stream.read()
             deadline = Int.max
             guard let bytes else {
@@ -237,16 +232,17 @@ final class HTTPServerConnection {
     /// Answers a request the server cannot serve, then closes.
     private func sendError(status: Int, reason: String) async {
         let response = HTTPServerResponse.text(reason + "\n", status: HTTPResponse.Status(code: status))
-        let head = HTTPResponseEncoder.head(
-            response, server: server, contentLength: reason.utf8.count + 1, isChunked: false, version: .http11, keepAlive: false)
         guard case .bytes(let body) = response.body else { return }
-        try? stream.write(HTTPResponseEncoder.joined(head, body))
+        let head = HTTPResponseEncoder.head(
+            response, server: server, contentLength: body.count, isChunked: false, version: .http11, keepAlive: false,
+            appending: body)
+        try? stream.write(head)
         await closeGracefully()
     }
 
     /// Sends what is queued, then FIN, within the body timeout; the caller closes.
     private func closeGracefully() async {
-        deadline = server.deadline(after: server.configuration.bodyTimeout)
+        deadline = server.deadline(afterTicks: server.bodyTicks)
         try? await stream.closeWrite()
     }
 }
