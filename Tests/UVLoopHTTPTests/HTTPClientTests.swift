@@ -31,6 +31,15 @@ struct HTTPClientTests {
         }
     }
 
+    static func followRedirects(_ configuration: inout HTTPClientConfiguration) {
+        configuration.followsRedirects = true
+        configuration.maxRedirects = 3
+    }
+
+    static func shortTimeout(_ configuration: inout HTTPClientConfiguration) {
+        configuration.requestTimeout = .milliseconds(300)
+    }
+
     @Test("reuses one keep-alive connection for sequential requests")
     func keepAlive() async throws {
         try await withPythonPeer { client, base in
@@ -79,10 +88,7 @@ struct HTTPClientTests {
             #expect(response.head.status.code == 302)
             _ = try await response.body.collect()
         }
-        try await withPythonPeer(configure: {
-            $0.followsRedirects = true
-            $0.maxRedirects = 3
-        }) { client, base in
+        try await withPythonPeer(configure: Self.followRedirects) { client, base in
             let followed = try await client.execute(.get, "\(base)/redirect").body.collect().string
             #expect(followed == "hello\n")
             await #expect {
@@ -93,7 +99,7 @@ struct HTTPClientTests {
 
     @Test("times out a whole request, and reports a refused connect")
     func timeouts() async throws {
-        try await withPythonPeer(configure: { $0.requestTimeout = .milliseconds(300) }) { client, base in
+        try await withPythonPeer(configure: Self.shortTimeout) { client, base in
             await #expect {
                 _ = try await client.execute(.get, "\(base)/slow")
             } throws: { ($0 as? HTTPClientError)?.kind == .timedOut }
@@ -119,12 +125,13 @@ struct HTTPClientTests {
             } throws: { ($0 as? HTTPClientError)?.kind == .unsupportedScheme }
         }
         let opened = Counter()
-        try await withPythonPeer(configure: {
-            $0.connectionFactory = { url, loop in
+        let countConnects: @Sendable (inout HTTPClientConfiguration) -> Void = { configuration in
+            configuration.connectionFactory = { url, loop in
                 opened.value += 1
                 return try await TCPStream.connect(host: url.host, port: url.port, on: loop)
             }
-        }) { client, base in
+        }
+        try await withPythonPeer(configure: countConnects) { client, base in
             _ = try await client.execute(.get, "\(base)/hello").body.collect()
             _ = try await client.execute(.get, "\(base)/hello").body.collect()
             #expect(opened.value == 1)
