@@ -100,6 +100,8 @@ enum HTTPHeadParser {
 private struct HeadScanner {
     /// The storage of `buffer`, for the slices a parse returns; nil to check without them.
     let head: ByteStorage?
+    /// Where `buffer` starts in `head`.
+    let baseOffset: Int
     let buffer: UnsafeRawBufferPointer
     let limits: HTTPParserLimits
     var position = 0
@@ -116,15 +118,19 @@ private struct HeadScanner {
 
     init(head: ByteStorage?, buffer: UnsafeRawBufferPointer, limits: HTTPParserLimits) {
         self.head = head
+        if let head, let base = buffer.baseAddress {
+            baseOffset = head.withBase { UnsafeRawPointer($0).distance(to: base) }
+        } else {
+            baseOffset = 0
+        }
         self.buffer = buffer
         self.limits = limits
     }
 
     @inline(__always)
     func slice(_ start: Int, _ end: Int) -> Bytes {
-        guard let head, let base = buffer.baseAddress else { return Bytes.empty }
-        let offset = head.withBase { UnsafeRawPointer($0).distance(to: base) }
-        return Bytes(storage: head, offset: offset + start, count: end - start)
+        guard let head else { return Bytes.empty }
+        return Bytes(storage: head, offset: baseOffset + start, count: end - start)
     }
 
     /// The end of the current line (the index of its CR); moves nothing.
@@ -147,13 +153,14 @@ private struct HeadScanner {
         }
         var result = try parseStartLine(kind: kind, end: firstEnd)
         position = firstEnd + 2
+        result.fields.reserveCapacity(8)
         while true {
             let end = try lineEnd()
             if end == position { break }
             if result.fields.count == limits.maxFieldCount {
                 throw HTTPParseError(.headerTooLarge, "more than \(limits.maxFieldCount) header fields")
             }
-            let field = try HTTPFieldLine.parse(buffer, from: position, to: end) { slice($0, $1) }
+            let field = try HTTPFieldLine.parse(buffer, from: position, to: end, storage: head, baseOffset: baseOffset)
             try interpret(field)
             result.fields.append(field.field)
             position = end + 2
@@ -340,11 +347,16 @@ struct HTTPFieldLine {
     let valueEnd: Int
     let field: HTTPRawField
 
-    /// Parses the line in `buffer[start..<end]` (no CRLF); `slice` makes shared bytes.
+    /// Parses the line in `buffer[start..<end]` (no CRLF); the field's bytes share `storage`,
+    /// where `buffer` starts at `baseOffset` (empty bytes if `storage` is nil).
     @inline(__always)
     static func parse(
-        _ buffer: UnsafeRawBufferPointer, from start: Int, to end: Int, slice: (Int, Int) -> Bytes
+        _ buffer: UnsafeRawBufferPointer, from start: Int, to end: Int, storage: ByteStorage?, baseOffset: Int
     ) throws(HTTPParseError) -> HTTPFieldLine {
+        func slice(_ low: Int, _ high: Int) -> Bytes {
+            guard let storage else { return Bytes.empty }
+            return Bytes(storage: storage, offset: baseOffset + low, count: high - low)
+        }
         if HTTPSyntax.isWhitespace(buffer[start]) { throw HTTPParseError(.badRequest, "obsolete line folding") }
         var index = start
         while index < end && HTTPSyntax.isToken(buffer[index]) { index += 1 }

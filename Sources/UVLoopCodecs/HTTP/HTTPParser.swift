@@ -210,9 +210,7 @@ public struct HTTPParser {
                     throw HTTPParseError(.headerTooLarge, "more than \(limits.maxFieldCount) trailer fields")
                 }
                 let field = try line.withUnsafeBytes { (buffer) throws(HTTPParseError) -> HTTPFieldLine in
-                    try HTTPFieldLine.parse(buffer, from: 0, to: buffer.count - 2) {
-                        Bytes(storage: line.storage, offset: line.offset + $0, count: $1 - $0)
-                    }
+                    try HTTPFieldLine.parse(buffer, from: 0, to: buffer.count - 2, storage: line.storage, baseOffset: line.offset)
                 }
                 trailerFields.append(field.field)
             case .untilClose:
@@ -237,8 +235,11 @@ public struct HTTPParser {
         let limits = limits
         if partial.isEmpty {
             // Leading empty lines are ignored (RFC 9112 §2.2).
-            var skip = 0
-            while pending.count - skip >= 2 && pending[skip] == HTTPSyntax.cr && pending[skip + 1] == HTTPSyntax.lf { skip += 2 }
+            let skip = pending.withUnsafeBytes { buffer in
+                var skip = 0
+                while buffer.count - skip >= 2 && buffer[skip] == HTTPSyntax.cr && buffer[skip + 1] == HTTPSyntax.lf { skip += 2 }
+                return skip
+            }
             if skip > 0 { _ = takePending(skip) }
             if pending.count == 0 { return nil }
             var firstLF = -1
