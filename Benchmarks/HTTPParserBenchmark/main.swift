@@ -22,7 +22,7 @@ func convert(_ head: HTTPRawHead) -> HTTPRequest {
         if raw.hasName("host") {
             authority = raw.value.string
         } else if let name = HTTPField.Name(raw.name.string) {
-            fields.append(HTTPField(name: name, lenientValue: raw.value))
+            fields.append(raw.value.withUnsafeBytes { HTTPField(name: name, lenientValue: $0) })
         }
     }
     return HTTPRequest(method: .get, scheme: nil, authority: authority, path: head.target.string, headerFields: fields)

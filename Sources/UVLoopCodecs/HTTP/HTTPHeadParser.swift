@@ -99,7 +99,9 @@ enum HTTPHeadParser {
 /// The state of one head parse: the buffer, the position, what the fields said.
 private struct HeadScanner {
     /// The storage of `buffer`, for the slices a parse returns; nil to check without them.
-    let head: ByteStorage?
+    /// Unmanaged so that copies of the scanner cost no reference counting: the caller's
+    /// `Bytes` keeps the storage alive for the whole parse.
+    let head: Unmanaged<ByteStorage>?
     /// Where `buffer` starts in `head`.
     let baseOffset: Int
     let buffer: UnsafeRawBufferPointer
@@ -117,7 +119,7 @@ private struct HeadScanner {
     var expectsContinue = false
 
     init(head: ByteStorage?, buffer: UnsafeRawBufferPointer, limits: HTTPParserLimits) {
-        self.head = head
+        self.head = head.map { Unmanaged.passUnretained($0) }
         if let head, let base = buffer.baseAddress {
             baseOffset = head.withBase { UnsafeRawPointer($0).distance(to: base) }
         } else {
@@ -130,7 +132,7 @@ private struct HeadScanner {
     @inline(__always)
     func slice(_ start: Int, _ end: Int) -> Bytes {
         guard let head else { return Bytes.empty }
-        return Bytes(storage: head, offset: baseOffset + start, count: end - start)
+        return Bytes(storage: head.takeUnretainedValue(), offset: baseOffset + start, count: end - start)
     }
 
     /// The end of the current line (the index of its CR); moves nothing.
@@ -160,7 +162,8 @@ private struct HeadScanner {
             if result.fields.count == limits.maxFieldCount {
                 throw HTTPParseError(.headerTooLarge, "more than \(limits.maxFieldCount) header fields")
             }
-            let field = try HTTPFieldLine.parse(buffer, from: position, to: end, storage: head, baseOffset: baseOffset)
+            let field = try HTTPFieldLine.parse(
+                buffer, from: position, to: end, storage: head?.takeUnretainedValue(), baseOffset: baseOffset)
             try interpret(field)
             result.fields.append(field.field)
             position = end + 2

@@ -184,7 +184,7 @@ public final class HTTPClient {
             guard let name = HTTPField.Name(field.name.string) else {
                 throw HTTPClientError(.invalidResponse, "invalid field name from \(origin)")
             }
-            fields.append(HTTPField(name: name, lenientValue: field.value))
+            fields.append(field.value.withUnsafeBytes { HTTPField(name: name, lenientValue: $0) })
         }
         return HTTPResponse(status: HTTPResponse.Status(code: raw.status, reasonPhrase: raw.reason.string), headerFields: fields)
     }

@@ -10,7 +10,7 @@ enum HTTPRequestConversion {
                 continue
             }
             guard let name = HTTPField.Name(raw.name.string) else { throw HTTPServerError("invalid field name") }
-            fields.append(HTTPField(name: name, lenientValue: raw.value))
+            fields.append(raw.value.withUnsafeBytes { HTTPField(name: name, lenientValue: $0) })
         }
         return HTTPRequest(
             method: try method(head.method), scheme: nil, authority: authority, path: head.target.string, headerFields: fields)
