@@ -34,9 +34,12 @@ final class HTTPServerConnection {
     }
 
     func run() async {
+        var isHandedOver = false
         defer {
-            stream.close()
-            server.remove(self)
+            if !isHandedOver {
+                stream.close()
+                server.remove(self)
+            }
         }
         while true {
             let head: HTTPRawHead
@@ -57,6 +60,14 @@ final class HTTPServerConnection {
             isIdle = parser.isIdle
             isKeepAliveWait = isIdle
             deadline = server.deadline(afterTicks: isIdle ? server.idleTicks : server.headerTicks)
+            if isIdle {
+                // The request's frames grew this task's allocator, which keeps its slabs until
+                // the task ends: the idle wait goes on in a fresh task, so that an idle
+                // connection holds only a small one (PERFORMANCE.md, HTTP).
+                isHandedOver = true
+                stream.loop.spawn { [self] in await run() }
+                return
+            }
         }
     }
 
