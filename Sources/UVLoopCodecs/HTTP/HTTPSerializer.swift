@@ -86,6 +86,7 @@ public struct HTTPHeadWriter {
     /// The bytes written, followed by `body`, in one new buffer.
     public func bytes(appending body: Bytes = Bytes()) -> Bytes {
         let storage = ByteStorage.make(capacity: buffer.count + body.count)
+        // Force-unwraps below: a buffer of more than zero bytes has a base address.
         storage.withBase { base in
             buffer.withUnsafeBytes { head in
                 if head.count > 0 { base.copyMemory(from: head.baseAddress!, byteCount: head.count) }
