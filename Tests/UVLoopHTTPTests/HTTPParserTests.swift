@@ -99,6 +99,15 @@ struct HTTPParserTests {
         #expect(result.messages.map(\.head.isKeepAlive) == [true, true, false])
     }
 
+    @Test("skips empty lines before a request line, even when they arrive byte by byte")
+    func leadingEmptyLines() {
+        for chunkSize in [nil, 1, 2, 3] {
+            let result = parse("\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", chunkSize: chunkSize)
+            #expect(result.error == nil)
+            #expect(result.messages.count == 1)
+        }
+    }
+
     @Test("HTTP/1.0 is kept alive only when asked, HTTP/1.1 unless told to close")
     func keepAlive() {
         #expect(parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").messages.first?.head.isKeepAlive == true)

@@ -43,6 +43,8 @@ enum HTTPHeadParser {
     /// Rejects an unfinished request line whose method is already invalid (binary garbage, a
     /// TLS handshake): what parsing the whole line would say, without waiting for it.
     static func checkMethodPrefix(_ buffer: UnsafeRawBufferPointer) throws(HTTPParseError) {
+        // A lone CR may be the start of an empty line before the request line.
+        if buffer.count == 1 && buffer[0] == HTTPSyntax.cr { return }
         var index = 0
         let end = min(buffer.count, maxMethodLength + 1)
         while index < end && HTTPSyntax.isToken(buffer[index]) { index += 1 }
