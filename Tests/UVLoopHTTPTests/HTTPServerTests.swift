@@ -69,6 +69,11 @@ struct HTTPServerTests {
                 let stream = try await client.execute(.get, base + "/stream")
                 #expect(stream.head.headerFields[.transferEncoding] == "chunked")
                 #expect(try await stream.body.collect().string == "part 0\npart 1\npart 2\n")
+                let head = try await client.execute(.head, base + "/stream")
+                #expect(head.head.headerFields[.transferEncoding] == "chunked", "HEAD announces what GET gets")
+                #expect(try await head.body.collect().count == 0)
+                #expect(try await client.execute(.get, base + "/").body.collect().string == "hello\n")
+                #expect(client.idleConnectionCount == 1, "the HEAD response left the connection usable")
             }
         }
     }

@@ -163,9 +163,11 @@ final class HTTPServerConnection {
             // HTTP/1.0 has no chunked coding: the body then ends with the connection.
             let isChunked = hasBody && version.minor >= 1
             let keepAlive = keepAlive && (isChunked || !hasBody)
+            // A HEAD response announces the framing a GET would get, without the body.
+            let statusAllowsBody = !(code < 200 || code == 204 || code == 304)
             let head = HTTPResponseEncoder.head(
-                response, server: server, contentLength: hasBody ? nil : 0, isChunked: isChunked, version: version,
-                keepAlive: keepAlive)
+                response, server: server, contentLength: nil, isChunked: statusAllowsBody && version.minor >= 1,
+                version: version, keepAlive: keepAlive)
             if isContinuePending && isBodyOpen {
                 // The producer may read the body: the client must get its 100 before the head.
                 isContinuePending = false
