@@ -20,11 +20,15 @@ let package = Package(
         .executable(name: "TailExample", targets: ["TailExample"]),
         .library(name: "UVLoopWebSocket", targets: ["UVLoopWebSocket"]),
         .executable(name: "WebSocketEchoExample", targets: ["WebSocketEchoExample"]),
+        .library(name: "UVLoopHTTP", targets: ["UVLoopHTTP"]),
+        .executable(name: "HTTPExample", targets: ["HTTPExample"]),
+        .executable(name: "FetchExample", targets: ["FetchExample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -197,6 +201,40 @@ let package = Package(
         .testTarget(
             name: "UVLoopTests",
             dependencies: ["UVLoop", "UVLoopTestSupport", "UVLoopStdioProbe"]
+        ),
+        // HTTP/1.1 server, router and client over any ByteStream; the parser is in UVLoopCodecs.
+        .target(
+            name: "UVLoopHTTP",
+            dependencies: ["UVLoop", .product(name: "HTTPTypes", package: "swift-http-types")]
+        ),
+        .executableTarget(
+            name: "HTTPExample",
+            dependencies: [
+                "UVLoopHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/HTTPExample"
+        ),
+        .executableTarget(
+            name: "FetchExample",
+            dependencies: [
+                "UVLoopHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/FetchExample"
+        ),
+        .executableTarget(name: "HTTPParserFuzz", dependencies: ["FuzzDriver", "UVLoopCodecs"], path: "Fuzz/HTTPParserFuzz"),
+        .executableTarget(
+            name: "HTTPParserBenchmark",
+            dependencies: ["UVLoopCodecs", .product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Benchmarks/HTTPParserBenchmark"),
+        .testTarget(
+            name: "UVLoopHTTPTests",
+            dependencies: [
+                "UVLoopHTTP",
+                "UVLoopTestSupport",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
         .testTarget(
             name: "ChatCoreTests",

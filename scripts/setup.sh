@@ -15,6 +15,9 @@ command -v python3 >/dev/null || need+=(python3)
 command -v redis-server >/dev/null || need+=(redis-server)  # UVLoopRedisTests start their own
 pkg-config --exists zlib 2>/dev/null || need+=(zlib1g-dev)
 command -v openssl >/dev/null || need+=(openssl)
+command -v curl >/dev/null || need+=(curl)                  # HTTP integration tests
+command -v nginx >/dev/null || need+=(nginx-light)          # HTTP client tests and benchmark peer
+command -v wrk >/dev/null || need+=(wrk)                    # HTTP benchmarks
 
 if ((${#need[@]})); then
     echo "setup: installing ${need[*]}" >&2
@@ -25,4 +28,6 @@ if ((${#need[@]})); then
 fi
 # Python's websockets: the WebSocket peer of scripts/ws_interop_test.py and UVLoopWebSocketTests.
 python3 -c "import websockets.asyncio.client" 2>/dev/null || python3 -m pip install -q "websockets>=13" >&2
+# h11 validates every HTTP response byte in scripts/http_integration.py and http_h11_diff.py.
+python3 -c "import h11" 2>/dev/null || python3 -m pip install -q h11 || python3 -m pip install -q --break-system-packages h11
 command -v swift >/dev/null || { echo "setup: Swift is not installed (https://swift.org/install)" >&2; exit 1; }

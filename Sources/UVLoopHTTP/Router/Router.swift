@@ -1,0 +1,131 @@
+/// Routes requests by method and path to handlers; paths may hold parameters (`:id`) and end
+/// in a wildcard (`*`).
+///
+/// ```swift
+/// var router = Router()
+/// router.get("/") { _, _ in .text("hello\n") }
+/// router.get("/users/:id") { _, context in .text("user \(context.parameters["id"] ?? "")\n") }
+/// router.post("/echo") { request, _ in
+///     HTTPServerResponse(status: .ok) { body in
+///         for try await chunk in request.body { try await body.write(chunk) }
+///     }
+/// }
+/// let server = HTTPServer(router: router)
+/// ```
+///
+/// A path that matches with another method answers 405 with `Allow`; no match, ``notFound``.
+/// `HEAD` falls back to the `GET` route (the server sends no body).
+public struct Router {
+    /// A handler of routed requests.
+    public typealias Handler = HTTPServer.Handler
+
+    private enum Segment {
+        case literal(Substring)
+        case parameter(String)
+        case wildcard
+    }
+
+    private struct Route {
+        let method: HTTPRequest.Method
+        let segments: [Segment]
+        let handler: Handler
+    }
+
+    /// Routes without parameters, by path.
+    private var exact: [Substring: [Route]] = [:]
+    private var patterns: [Route] = []
+
+    /// Answers requests no route matches (default: 404, `not found`).
+    public var notFound: Handler = { _, _ in .text("not found\n", status: .notFound) }
+
+    /// A router with no routes.
+    public init() {}
+
+    /// Routes `method` requests for `path` to `handler`.
+    public mutating func on(_ method: HTTPRequest.Method, _ path: String, use handler: @escaping Handler) {
+        let segments: [Segment] = path.split(separator: "/").map { part in
+            if part == "*" { return .wildcard }
+            if part.first == ":" { return .parameter(String(part.dropFirst())) }
+            return .literal(part)
+        }
+        let route = Route(method: method, segments: segments, handler: handler)
+        let isExact = segments.allSatisfy { if case .literal = $0 { true } else { false } }
+        if isExact {
+            exact[Substring(Self.normalized(path)), default: []].append(route)
+        } else {
+            patterns.append(route)
+        }
+    }
+
+    /// Routes `GET` requests for `path`.
+    public mutating func get(_ path: String, use handler: @escaping Handler) { on(.get, path, use: handler) }
+    /// Routes `POST` requests for `path`.
+    public mutating func post(_ path: String, use handler: @escaping Handler) { on(.post, path, use: handler) }
+    /// Routes `PUT` requests for `path`.
+    public mutating func put(_ path: String, use handler: @escaping Handler) { on(.put, path, use: handler) }
+    /// Routes `PATCH` requests for `path`.
+    public mutating func patch(_ path: String, use handler: @escaping Handler) { on(.patch, path, use: handler) }
+    /// Routes `DELETE` requests for `path`.
+    public mutating func delete(_ path: String, use handler: @escaping Handler) { on(.delete, path, use: handler) }
+
+    private static func normalized(_ path: String) -> String {
+        "/" + path.split(separator: "/").joined(separator: "/")
+    }
+
+    /// Answers `request` with the matching route's handler.
+    public func handle(_ request: HTTPServerRequest, context: HTTPRequestContext) async throws -> HTTPServerResponse {
+        let method = request.head.method
+        let path = request.path
+        var allowed: [HTTPRequest.Method] = []
+        if let routes = exact[path]
+            ?? (path.contains("//") || (path.count > 1 && path.hasSuffix("/")) ? exact[Substring(Self.normalized(String(path)))] : nil)
+        {
+            if let route = Self.pick(routes.lazy.map { ($0, context) }, method: method) {
+                return try await route.0.handler(request, route.1)
+            }
+            allowed += routes.map(\.method)
+        }
+        let parts = path.split(separator: "/")
+        var matches: [(Route, HTTPRequestContext)] = []
+        for route in patterns {
+            var matched = context
+            if Self.match(route.segments, parts, into: &matched.parameters) {
+                matches.append((route, matched))
+                allowed.append(route.method)
+            }
+        }
+        if let match = Self.pick(matches, method: method) { return try await match.0.handler(request, match.1) }
+        if allowed.isEmpty { return try await notFound(request, context) }
+        var fields = HTTPFields()
+        fields[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
+        fields[.contentType] = "text/plain; charset=utf-8"
+        return HTTPServerResponse(status: .methodNotAllowed, headerFields: fields, body: "method not allowed\n")
+    }
+
+    private static func pick<S: Sequence>(_ candidates: S, method: HTTPRequest.Method) -> (Route, HTTPRequestContext)?
+    where S.Element == (Route, HTTPRequestContext) {
+        var fallback: (Route, HTTPRequestContext)?
+        for candidate in candidates {
+            if candidate.0.method == method { return candidate }
+            if method == .head && candidate.0.method == .get && fallback == nil { fallback = candidate }
+        }
+        return fallback
+    }
+
+    private static func match(_ segments: [Segment], _ parts: [Substring], into parameters: inout HTTPPathParameters) -> Bool {
+        var index = 0
+        for segment in segments {
+            switch segment {
+            case .wildcard:
+                return true
+            case .literal(let literal):
+                guard index < parts.count, parts[index] == literal else { return false }
+            case .parameter(let name):
+                guard index < parts.count else { return false }
+                parameters.append(name, parts[index])
+            }
+            index += 1
+        }
+        return index == parts.count
+    }
+}

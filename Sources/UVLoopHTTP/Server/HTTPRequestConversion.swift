@@ -1,0 +1,33 @@
+/// Turns a parsed head into an `HTTPRequest`: `Host` becomes the authority, the target the path.
+enum HTTPRequestConversion {
+    static func request(from head: HTTPRawHead) throws -> HTTPRequest {
+        var fields = HTTPFields()
+        fields.reserveCapacity(head.fields.count)
+        var authority: String?
+        for raw in head.fields {
+            if raw.name.count == 4 && raw.hasName("host") {
+                authority = raw.value.string
+                continue
+            }
+            guard let name = HTTPField.Name(raw.name.string) else { throw HTTPServerError("invalid field name") }
+            fields.append(raw.value.withUnsafeBytes { HTTPField(name: name, lenientValue: $0) })
+        }
+        return HTTPRequest(
+            method: try method(head.method), scheme: nil, authority: authority, path: head.target.string, headerFields: fields)
+    }
+
+    static func method(_ bytes: Bytes) throws -> HTTPRequest.Method {
+        switch bytes.count {
+        case 3 where bytes == getBytes: return .get
+        case 4 where bytes == postBytes: return .post
+        case 4 where bytes == headBytes: return .head
+        default:
+            guard let method = HTTPRequest.Method(bytes.string) else { throw HTTPServerError("invalid method") }
+            return method
+        }
+    }
+
+    private static let getBytes: Bytes = "GET"
+    private static let postBytes: Bytes = "POST"
+    private static let headBytes: Bytes = "HEAD"
+}

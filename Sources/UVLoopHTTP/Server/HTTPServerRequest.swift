@@ -1,0 +1,79 @@
+/// A request as a handler sees it: the head, and the body still to be read.
+public struct HTTPServerRequest {
+    /// Method, path, authority and header fields.
+    public var head: HTTPRequest
+    /// The body, read on demand: the client is not read faster than the handler reads.
+    public var body: HTTPRequestBody
+
+    /// The path without the query.
+    public var path: Substring {
+        let full = head.path ?? "/"
+        return full.firstIndex(of: "?").map { full[..<$0] } ?? full[...]
+    }
+
+    /// The value of query parameter `name` (`?name=value`), without percent-decoding.
+    public func queryParameter(_ name: String) -> Substring? {
+        guard let full = head.path, let question = full.firstIndex(of: "?") else { return nil }
+        for pair in full[full.index(after: question)...].split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts[0] == name { return parts.count > 1 ? parts[1] : "" }
+        }
+        return nil
+    }
+}
+
+/// A request body as an `AsyncSequence` of byte chunks, with chunked framing removed.
+///
+/// Reading it is what reads the connection, so a slow handler slows the client (TCP
+/// backpressure). A body can be read once; for `Expect: 100-continue`, the first read sends
+/// `100 Continue`. Errors: ``HTTPParseError`` for a malformed or oversized body, `UVError`
+/// if the connection fails, `TimeoutError`-like closes after the body timeout.
+///
+/// ```swift
+/// for try await chunk in request.body { total += chunk.count }
+/// ```
+public struct HTTPRequestBody: AsyncSequence {
+    public typealias Element = Bytes
+    public typealias Failure = any Error
+
+    let connection: HTTPServerConnection?
+    let generation: Int
+
+    /// Starts reading.
+    public func makeAsyncIterator() -> Iterator { Iterator(connection: connection, generation: generation) }
+
+    /// Reads the body chunk by chunk.
+    public struct Iterator: AsyncIteratorProtocol {
+        let connection: HTTPServerConnection?
+        let generation: Int
+
+        /// The next chunk, or `nil` at the end of the body.
+        public mutating func next() async throws -> Bytes? {
+            guard let connection else { return nil }
+            return try await connection.nextBodyChunk(generation: generation)
+        }
+    }
+
+    /// The whole body in one buffer; throws ``HTTPBodyTooLargeError`` past `limit` bytes.
+    public func collect(upTo limit: Int) async throws -> Bytes {
+        var chunks: [Bytes] = []
+        var total = 0
+        for try await chunk in self {
+            total += chunk.count
+            if total > limit { throw HTTPBodyTooLargeError(limit: limit) }
+            chunks.append(chunk)
+        }
+        if chunks.count == 1 { return chunks[0] }
+        var all: [UInt8] = []
+        all.reserveCapacity(total)
+        for chunk in chunks { chunk.withUnsafeBytes { all.append(contentsOf: $0) } }
+        return Bytes(all)
+    }
+}
+
+/// Thrown by ``HTTPRequestBody/collect(upTo:)`` for a body over its limit.
+public struct HTTPBodyTooLargeError: Error, Sendable, CustomStringConvertible {
+    /// The limit that was passed.
+    public let limit: Int
+    public var description: String { "body longer than \(limit) bytes" }
+}

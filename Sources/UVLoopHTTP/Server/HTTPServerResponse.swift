@@ -1,0 +1,88 @@
+/// A response as a handler returns it: status, fields and a body, whole or streamed.
+///
+/// The server frames it: `Content-Length` for a whole body, chunked for a streamed one (or
+/// close-delimited for an HTTP/1.0 client); `Content-Length` and `Transfer-Encoding` in
+/// ``headerFields`` are ignored. `Date` and `Connection` are added.
+///
+/// ```swift
+/// router.get("/") { _, _ in .text("hello\n") }
+/// router.get("/count") { _, _ in
+///     HTTPServerResponse(status: .ok) { body in
+///         for i in 1...3 { try await body.write("\(i)\n") }
+///     }
+/// }
+/// ```
+public struct HTTPServerResponse {
+    /// The body: bytes known up front, or a function that writes it.
+    public enum Body {
+        /// The whole body.
+        case bytes(Bytes)
+        /// A body written piece by piece; each write waits while the client lags.
+        case stream((HTTPResponseBodyWriter) async throws -> Void)
+    }
+
+    /// The status.
+    public var status: HTTPResponse.Status
+    /// The header fields.
+    public var headerFields: HTTPFields
+    /// The body.
+    public var body: Body
+
+    /// A response with a whole body (empty by default).
+    public init(status: HTTPResponse.Status, headerFields: HTTPFields = HTTPFields(), body: Bytes = Bytes()) {
+        self.status = status
+        self.headerFields = headerFields
+        self.body = .bytes(body)
+    }
+
+    /// A response whose body `write` streams.
+    public init(
+        status: HTTPResponse.Status, headerFields: HTTPFields = HTTPFields(),
+        body write: @escaping (HTTPResponseBodyWriter) async throws -> Void
+    ) {
+        self.status = status
+        self.headerFields = headerFields
+        self.body = .stream(write)
+    }
+
+    private static let textFields: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+
+    /// A `text/plain; charset=utf-8` response.
+    public static func text(_ text: String, status: HTTPResponse.Status = .ok) -> HTTPServerResponse {
+        HTTPServerResponse(status: status, headerFields: textFields, body: Bytes(text))
+    }
+}
+
+/// Writes a streamed response body; see ``HTTPServerResponse/Body/stream(_:)``.
+public final class HTTPResponseBodyWriter {
+    let connection: HTTPServerConnection
+    let isChunked: Bool
+    let isDiscarding: Bool
+
+    init(connection: HTTPServerConnection, isChunked: Bool, isDiscarding: Bool) {
+        self.connection = connection
+        self.isChunked = isChunked
+        self.isDiscarding = isDiscarding
+    }
+
+    /// Writes `bytes` as the next piece of the body, waiting while the client lags behind.
+    public func write(_ bytes: Bytes) async throws {
+        guard !isDiscarding, bytes.count > 0 else { return }
+        if !isChunked {
+            try connection.writeBody(bytes)
+        } else if bytes.count <= 1024 {
+            try connection.writeBody(HTTPChunkedEncoding.chunk(bytes))
+        } else {
+            // Large chunks are queued as they are, between their framing: no copy.
+            try connection.writeBody(HTTPChunkedEncoding.chunkHeader(count: bytes.count))
+            try connection.stream.write(bytes)
+            try connection.stream.write(HTTPChunkedEncoding.crlf)
+        }
+        try await connection.drain()
+    }
+
+    /// Writes the UTF-8 bytes of `text`.
+    public func write(_ text: String) async throws {
+        try await write(Bytes(text))
+    }
+}

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# HTTP benchmark: HTTPExample beside nginx (one worker), h2o (one thread) and Hummingbird 2
+# (one event loop), each pinned to core 0, wrk -t1 on core 1, keep-alive `GET /` answering
+# `hello\n`; then 16-deep pipelining (wrk with a Lua script). Rounds are interleaved (every
+# server once per round) and the medians printed; p99 latency from wrk --latency.
+#
+#   bash scripts/bench_http.sh                     # 3 rounds of 5 s, 100 connections
+#   ROUNDS=5 SECONDS_PER_RUN=10 CONNS=100 bash scripts/bench_http.sh
+#
+# Needs the release HTTPExample (swift build -c release --product HTTPExample), nginx, h2o and
+# wrk (scripts/setup.sh installs nginx and wrk; apt-get install h2o), and for Hummingbird
+# `cd Benchmarks/HTTPPeers && swift build -c release` (skipped if absent). Loopback only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${ROUNDS:-3}
+duration=${SECONDS_PER_RUN:-5}
+conns=${CONNS:-100}
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+declare -A ports
+ports[uvloop]=18181
+ports[nginx]=18182
+ports[h2o]=18183
+ports[hummingbird]=18184
+
+taskset -c 0 .build/release/HTTPExample --port "${ports[uvloop]}" >"$work/uvloop.log" 2>&1 &
+pids+=($!)
+
+mkdir -p "$work/nginx"
+cat >"$work/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+master_process off;
+error_log $work/nginx/error.log;
+pid $work/nginx/nginx.pid;
+events { worker_connections 20000; }
+http {
+    access_log off;
+    keepalive_requests 100000000;
+    server {
+        listen 127.0.0.1:${ports[nginx]} backlog=4096;
+        location = / { default_type text/plain; return 200 "hello\n"; }
+    }
+}
+NGINX
+taskset -c 0 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+pids+=($!)
+
+servers=(uvloop nginx)
+if command -v h2o >/dev/null; then
+    printf 'hello\n' >"$work/hello.txt"
+    # h2o started as root serves as nobody: the file and its folder must be readable.
+    chmod 755 "$work"
+    chmod 644 "$work/hello.txt"
+    cat >"$work/h2o.conf" <<H2O
+num-threads: 1
+listen:
+  host: 127.0.0.1
+  port: ${ports[h2o]}
+hosts:
+  default:
+    paths:
+      /:
+        file.file: $work/hello.txt
+H2O
+    taskset -c 0 h2o -c "$work/h2o.conf" >"$work/h2o.log" 2>&1 &
+    pids+=($!)
+    servers+=(h2o)
+fi
+hummingbird=Benchmarks/HTTPPeers/.build/release/HummingbirdHello
+if [ -x "$hummingbird" ]; then
+    taskset -c 0 "$hummingbird" --port "${ports[hummingbird]}" >"$work/hummingbird.log" 2>&1 &
+    pids+=($!)
+    servers+=(hummingbird)
+fi
+
+cat >"$work/pipeline.lua" <<'LUA'
+-- Sends 16 requests at once on each connection (pipelining).
+init = function(args)
+    local r = {}
+    for i = 1, 16 do r[i] = wrk.format("GET", "/") end
+    req = table.concat(r)
+end
+request = function() return req end
+LUA
+
+for server in "${servers[@]}"; do
+    for _ in $(seq 100); do
+        curl -s "http://127.0.0.1:${ports[$server]}/" 2>/dev/null | grep -q hello && break
+        sleep 0.1
+    done
+    curl -s "http://127.0.0.1:${ports[$server]}/" | grep -q hello || { echo "$server is not answering" >&2; exit 1; }
+done
+
+# One run: prints "requests/s p99-ms".
+run() {
+    local port=$1 script=${2:-}
+    local args=(-t1 -c"$conns" -d"${duration}s" --latency)
+    [ -n "$script" ] && args+=(-s "$script")
+    taskset -c 1 wrk "${args[@]}" "http://127.0.0.1:$port/" | python3 -c '
+import re, sys
+text = sys.stdin.read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", text)
+scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", text)
+print(f"{rps:.0f} {float(p99.group(1)) * scale:.2f}" + (" errors" if errors else ""))'
+}
+
+declare -A results
+for round in $(seq "$rounds"); do
+    for server in "${servers[@]}"; do
+        for mode in keepalive pipelined; do
+            script=""
+            [ "$mode" = pipelined ] && script="$work/pipeline.lua"
+            line=$(run "${ports[$server]}" "$script")
+            echo "round $round $server $mode: $line req/s p99 ms"
+            results[$server.$mode]+="$line;"
+        done
+    done
+done
+
+echo "== medians over $rounds rounds (${duration} s, $conns connections, wrk -t1 on core 1, servers on core 0)"
+for mode in keepalive pipelined; do
+    for server in "${servers[@]}"; do
+        python3 -c '
+import statistics, sys
+runs = [r.split() for r in sys.argv[3].split(";") if r]
+rps = statistics.median(float(r[0]) for r in runs)
+p99 = statistics.median(float(r[1]) for r in runs)
+print(f"{sys.argv[2]:10s} {sys.argv[1]:12s} {rps:10.0f} req/s   p99 {p99:6.2f} ms")' "$server" "$mode" "${results[$server.$mode]}"
+    done
+done
