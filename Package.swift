@@ -177,7 +177,7 @@ let package = Package(
         .executableTarget(
             name: "WebSocketFrameFuzz", dependencies: ["FuzzDriver", "UVLoopCodecs"], path: "Fuzz/WebSocketFrameFuzz"),
         // WebSocket (RFC 6455, RFC 7692) sessions over any ByteStream.
-        .target(name: "UVLoopWebSocket", dependencies: ["UVLoop"]),
+        .target(name: "UVLoopWebSocket", dependencies: ["UVLoop", "UVLoopHTTP"]),
         .executableTarget(
             name: "WebSocketEchoExample",
             dependencies: [
@@ -211,6 +211,7 @@ let package = Package(
             name: "HTTPExample",
             dependencies: [
                 "UVLoopHTTP",
+                "UVLoopWebSocket",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/HTTPExample"

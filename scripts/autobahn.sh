@@ -4,7 +4,7 @@
 #
 #   bash scripts/autobahn.sh              # the quick subset CI runs: 292 cases, ~1 min
 #   bash scripts/autobahn.sh --full       # every case, 1.* to 13.* (the large 12.*/13.* cases: long)
-#   bash scripts/autobahn.sh --cases '5.*,6.1.*' [--binary .build/debug/WebSocketEchoExample]
+#   bash scripts/autobahn.sh --cases '5.*,6.1.*' [--binary .build/debug/HTTPExample]
 #
 # The suite needs Python 2.7 (scripts/autobahn_setup.sh builds its virtualenv in
 # .build-autobahn/venv). The report lands in .build-autobahn/<quick|full|custom>/reports/.
@@ -38,28 +38,31 @@ if ((status == 3)) && [ "${AUTOBAHN_REQUIRED:-0}" != 1 ]; then
 fi
 ((status == 0)) || exit "$status"
 if [ -z "$binary" ]; then
-    swift build -c release --product WebSocketEchoExample >&2
-    binary=.build/release/WebSocketEchoExample
+    swift build -c release --product HTTPExample >&2
+    binary=.build/release/HTTPExample
 fi
 
 out=.build-autobahn/$mode
 rm -rf "$out"
 mkdir -p "$out/reports"
-"$binary" --host 127.0.0.1 --port 0 --close-timeout 2 >"$out/server.log" 2>&1 &
+# HTTPExample serves the echo at /ws/echo; WebSocketEchoExample (the standalone upgrade) at any path.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+path=/
+case "$(basename "$binary")" in HTTPExample) path=/ws/echo ;; esac
+"$binary" --host 127.0.0.1 --port "$port" >"$out/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
-port=""
 for _ in $(seq 100); do
-    port=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\)$/\1/p' "$out/server.log")
-    [ -n "$port" ] && break
+    python3 -c "import socket, sys; socket.create_connection(('127.0.0.1', $port), timeout=1)" 2>/dev/null && break
     sleep 0.1
 done
-[ -n "$port" ] || { echo "autobahn: the server did not start" >&2; cat "$out/server.log" >&2; exit 1; }
+python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), timeout=1)" 2>/dev/null ||
+    { echo "autobahn: the server did not start" >&2; cat "$out/server.log" >&2; exit 1; }
 
 cat >"$out/fuzzingclient.json" <<JSON
 {
   "outdir": "$PWD/$out/reports",
-  "servers": [{"agent": "UVLoop", "url": "ws://127.0.0.1:$port"}],
+  "servers": [{"agent": "UVLoop", "url": "ws://127.0.0.1:$port$path"}],
   "cases": [$cases],
   "exclude-cases": [],
   "exclude-agent-cases": {}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import UVLoopHTTP
+import UVLoopWebSocket
 
 #if canImport(Glibc)
     import Glibc
@@ -11,7 +12,7 @@ import UVLoopHTTP
 struct HTTPExampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "HTTPExample",
-        abstract: "An HTTP/1.1 server: GET / (hello), POST /echo, GET /lines?count=N, GET /sleep?ms=N.",
+        abstract: "An HTTP/1.1 server: GET / (hello), POST /echo, GET /lines?count=N, GET /sleep?ms=N, GET /ws/echo (WebSocket).",
         discussion: "SIGINT or SIGTERM stops accepting, lets requests in flight finish and exits."
     )
 
@@ -93,6 +94,25 @@ func makeRouter() -> Router {
         guard count >= 0, count <= 10_000_000 else { return .text("count must be 0 to 10000000\n", status: .badRequest) }
         return HTTPServerResponse(status: .ok, headerFields: [.contentType: "text/plain; charset=utf-8"]) { body in
             for line in 0..<count { try await body.write("line \(line)\n") }
+        }
+    }
+    // A WebSocket echo (each message back with its type), permessage-deflate offered: the
+    // target of the Autobahn|Testsuite run in scripts/autobahn.sh.
+    router.get("/ws/echo") { request, _ in
+        var options = WebSocket.Options()
+        options.compression = PerMessageDeflateOptions()
+        options.closeTimeout = .seconds(2)
+        return .webSocket(request, options: options) { socket in
+            do {
+                for try await message in socket.messages {
+                    switch message {
+                    case .text(let text): try await socket.send(text: text)
+                    case .binary(let bytes): try await socket.send(binary: bytes)
+                    }
+                }
+            } catch {
+                await socket.close(code: .internalError)
+            }
         }
     }
     router.get("/sleep") { request, context in

@@ -49,7 +49,7 @@ struct WebSocketEchoCommand: ParsableCommand {
                 _ = try await loop.waitForSignal([.interrupt, .terminate])
                 server.close()
             }
-            while let client = try? await server.accept() {
+            for try await client in server.connections {
                 loop.spawn {
                     let socket: WebSocket
                     do { socket = try await WebSocket.upgrade(client, options: settings) } catch { return }

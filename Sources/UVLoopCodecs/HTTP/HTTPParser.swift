@@ -98,6 +98,17 @@ public struct HTTPParser {
     /// Bytes received and not yet returned in an event.
     public var bufferedByteCount: Int { pending.count + partial.count }
 
+    /// Takes the bytes received after the last message and not yet parsed — what a protocol
+    /// the connection switches to (a WebSocket) reads first — leaving the parser empty.
+    public mutating func takeBuffered() -> Bytes {
+        let taken = partial.isEmpty ? pending : Bytes(partial) + pending
+        partial = []
+        scanned = 0
+        headFirstLF = -1
+        pending = Bytes.empty
+        return taken
+    }
+
     /// Adds received bytes; they are shared, not copied, unless they complete a split head.
     public mutating func append(_ bytes: Bytes) {
         if pending.count == 0 {

@@ -23,6 +23,8 @@ final class HTTPServerConnection {
     /// The head of a streamed response, held until the first body write so that both go
     /// out together, and so that a request body found malformed before it can still get its 400.
     var pendingHead: Bytes?
+    /// Set by a response that takes the connection over; run then hands it the stream.
+    private var takeOverHandler: ((any ByteStream, Bytes) async -> Void)?
 
     private static let continueLine: Bytes = "HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -53,7 +55,17 @@ final class HTTPServerConnection {
                 return
             }
             isIdle = false
-            guard await respond(to: head), !server.isShuttingDown else {
+            let staysOpen = await respond(to: head)
+            if let handler = takeOverHandler {
+                // The connection leaves the server: its timeouts and shutdown are the new owner's.
+                takeOverHandler = nil
+                isHandedOver = true
+                server.remove(self)
+                await handler(stream, parser.takeBuffered())
+                stream.close()
+                return
+            }
+            guard staysOpen, !server.isShuttingDown else {
                 await closeGracefully()
                 return
             }
@@ -159,6 +171,14 @@ final class HTTPServerConnection {
             if hasBody && !isSmall { try stream.write(body) }
             try await drain()
             return keepAlive
+        case .takeOver(let handler):
+            guard version.minor >= 1, !isBodyOpen else {
+                let refusal = HTTPServerResponse.text(
+                    "a protocol upgrade needs an HTTP/1.1 request without a body\n", status: .badRequest)
+                return try await write(refusal, version: version, isHead: false, keepAlive: false)
+            }
+            takeOverHandler = handler
+            return false
         case .stream(let produce):
             // HTTP/1.0 has no chunked coding: the body then ends with the connection.
             let isChunked = hasBody && version.minor >= 1

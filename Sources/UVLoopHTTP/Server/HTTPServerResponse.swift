@@ -19,6 +19,10 @@ public struct HTTPServerResponse {
         case bytes(Bytes)
         /// A body written piece by piece; each write waits while the client lags.
         case stream((HTTPResponseBodyWriter) async throws -> Void)
+        /// No HTTP response from the server: the function takes the connection over (a protocol
+        /// upgrade such as WebSocket), with the bytes the client sent after the request, and
+        /// writes what it answers itself; the connection closes when it returns.
+        case takeOver((any ByteStream, Bytes) async -> Void)
     }
 
     /// The status.
@@ -43,6 +47,24 @@ public struct HTTPServerResponse {
         self.status = status
         self.headerFields = headerFields
         self.body = .stream(write)
+    }
+
+    /// A response that hands the connection to `body` instead of answering (see
+    /// ``Body/takeOver(_:)``): for protocol upgrades. Only a request without a body, over
+    /// HTTP/1.1, can be taken over; others get 400.
+    ///
+    /// ```swift
+    /// router.get("/raw") { _, _ in
+    ///     .takeOver { stream, leftover in
+    ///         try? stream.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: example\r\nConnection: Upgrade\r\n\r\n")
+    ///         ...
+    ///     }
+    /// }
+    /// ```
+    public static func takeOver(_ body: @escaping (any ByteStream, Bytes) async -> Void) -> HTTPServerResponse {
+        var response = HTTPServerResponse(status: .switchingProtocols)
+        response.body = .takeOver(body)
+        return response
     }
 
     private static let textFields: HTTPFields = [.contentType: "text/plain; charset=utf-8"]

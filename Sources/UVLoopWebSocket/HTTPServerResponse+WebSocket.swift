@@ -1,0 +1,34 @@
+import UVLoopHTTP
+
+extension HTTPServerResponse {
+    /// Answers `request` by upgrading the connection to a WebSocket and running `session` on it:
+    /// the route of a WebSocket endpoint on an ``HTTPServer``.
+    ///
+    /// The handshake is checked as ``WebSocket/accept(_:method:version:headers:leftover:options:)``
+    /// does: a bad upgrade request gets its 400, 405 or 426 answer and `session` does not run.
+    /// The connection closes when `session` returns; frames the client sent right behind its
+    /// request are not lost.
+    ///
+    /// ```swift
+    /// router.get("/ws/echo") { request, _ in
+    ///     .webSocket(request) { socket in
+    ///         while let message = try? await socket.receive() { try? await socket.send(message) }
+    ///     }
+    /// }
+    /// ```
+    public static func webSocket(
+        _ request: HTTPServerRequest, options: WebSocket.Options = WebSocket.Options(),
+        session: @escaping (WebSocket) async -> Void
+    ) -> HTTPServerResponse {
+        let method = request.head.method.rawValue
+        let headers = request.head.headerFields.map { WebSocketHeaderField(name: $0.name.rawName, value: $0.value) }
+        return .takeOver { stream, leftover in
+            // The HTTP layer hands over only HTTP/1.1 requests.
+            guard
+                let socket = try? await WebSocket.accept(
+                    stream, method: method, version: "HTTP/1.1", headers: headers, leftover: leftover, options: options)
+            else { return }
+            await session(socket)
+        }
+    }
+}
