@@ -14,7 +14,7 @@ import COpenSSL
 ///
 /// ```swift
 /// let context = try TLSContext(.server(certificateChain: "cert.pem", privateKey: "key.pem"))
-/// while let connection = try? await listener.accept() {
+/// for try await connection in listener.connections {
 ///     loop.spawn {
 ///         let stream = try await TLSStream.accept(over: connection, context: context)
 ///         try await serve(stream)

@@ -10,7 +10,7 @@ import UVLoop
 /// ```swift
 /// // Server: the handshake runs in the connection's own task, so accept never waits for it.
 /// let context = try TLSContext(.server(certificateChain: "cert.pem", privateKey: "key.pem"))
-/// while let connection = try? await listener.accept() {
+/// for try await connection in listener.connections {
 ///     loop.spawn {
 ///         let stream = try await TLSStream.accept(over: connection, context: context)
 ///         while let line = try await stream.readLine() { try stream.write(line + "\n") }
