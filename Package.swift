@@ -70,6 +70,7 @@ let package = Package(
             dependencies: [
                 "ChatProtocol",
                 "UVLoop",
+                "UVLoopTLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/ChatCore"

@@ -26,11 +26,13 @@ public final class Participant {
 
     init(stream: any ByteStream, kind: ParticipantKind, name: String, arrival: Int, limiter: RateLimiter?) {
         self.stream = stream
-        self.tcp = stream as? TCPStream
+        let tcp = stream as? TCPStream
+        self.tcp = tcp
         self.kind = kind
         self.name = name
         self.arrival = arrival
-        self.peer = stream.peerAddress
+        // A TCP stream's address comes from its own property: the protocol's default is `nil`.
+        self.peer = tcp?.peerAddress ?? stream.peerAddress
         self.floodLimiter = limiter.map(FloodLimiter.init)
     }
 
