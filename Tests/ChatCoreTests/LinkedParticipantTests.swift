@@ -24,6 +24,7 @@ struct LinkedParticipantTests {
             defer { closeAll(room, clients) }
             let (unixClient, unixServer) = try await Self.unixPair(on: loop)
             defer { unixClient.close() }
+            _ = try await clients[0].line()  // its welcome
             let linked = room.admit(unixServer, kind: .tls)
             let welcome = try await loop.withTimeout(.seconds(5)) { try await unixClient.readLine() } ?? ""
             let joined = try await clients[0].line()
@@ -51,6 +52,7 @@ struct LinkedParticipantTests {
             defer { closeAll(room, clients) }
             let (unixClient, unixServer) = try await Self.unixPair(on: loop)
             defer { unixClient.close() }
+            _ = try await clients[0].line()  // its welcome
             let sleeper = room.admit(unixServer, kind: .tls)  // its client never reads
             _ = try await clients[0].line()  // guest-2 joined
             let line = String(repeating: "x", count: 1000)
