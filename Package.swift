@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "UVLoopServiceLifecycle", targets: ["UVLoopServiceLifecycle"]),
         .library(name: "UVLoopTLS", targets: ["UVLoopTLS"]),
         .executable(name: "ChatClientExample", targets: ["ChatClientExample"]),
+        .library(name: "UVLoopRedis", targets: ["UVLoopRedis"]),
         .executable(name: "ChatExample", targets: ["ChatExample"]),
         .executable(name: "EchoExample", targets: ["EchoExample"]),
         .executable(name: "SeedChatExample", targets: ["SeedChatExample"]),
@@ -145,11 +146,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A Redis client over any ByteStream: pipelining, pub/sub, reconnects (RESP is in UVLoopCodecs).
+        .target(
+            name: "UVLoopRedis",
+            dependencies: ["UVLoop", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "UVLoopRedisTests",
+            dependencies: ["UVLoopRedis", "UVLoopTestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         // Fuzz targets (scripts/fuzz.sh): libFuzzer drives each when built with FUZZING; a
         // plain build replays the corpus folders named on its command line.
         .target(name: "FuzzDriver", path: "Fuzz/FuzzDriver"),
         .executableTarget(name: "LineReaderFuzz", dependencies: ["FuzzDriver", "UVLoopCodecs"], path: "Fuzz/LineReaderFuzz"),
         .executableTarget(name: "ChatInputFuzz", dependencies: ["FuzzDriver", "ChatProtocol"], path: "Fuzz/ChatInputFuzz"),
+        .executableTarget(name: "RESPDecoderFuzz", dependencies: ["FuzzDriver", "UVLoopCodecs"], path: "Fuzz/RESPDecoderFuzz"),
         .executableTarget(
             name: "TextSanitizerFuzz", dependencies: ["FuzzDriver", "ChatProtocol", "UVLoopCodecs"], path: "Fuzz/TextSanitizerFuzz"),
         // Helpers the test targets share: a test's own loop, with a failure on any handle left open.
@@ -158,9 +169,11 @@ let package = Package(
             dependencies: ["UVLoop"],
             path: "Tests/UVLoopTestSupport"
         ),
+        // A child process for the standard-stream tests (its descriptors redirected by a shell).
+        .executableTarget(name: "UVLoopStdioProbe", dependencies: ["UVLoop"], path: "Tests/UVLoopStdioProbe"),
         .testTarget(
             name: "UVLoopTests",
-            dependencies: ["UVLoop", "UVLoopTestSupport"]
+            dependencies: ["UVLoop", "UVLoopTestSupport", "UVLoopStdioProbe"]
         ),
         .testTarget(
             name: "ChatCoreTests",

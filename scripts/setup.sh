@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what UVLoop needs on Debian: libuv and OpenSSL (headers + pkg-config files; the openssl
-# command for the TLS tests), nc for the integration tests, a C compiler for the benchmark tools.
-# Safe to run again.
+# command for the TLS tests), nc for the integration tests, a C compiler for the benchmark tools,
+# redis-server for the Redis client's tests. Safe to run again.
 set -euo pipefail
 
 need=()
@@ -14,6 +14,7 @@ command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
 pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)
 command -v openssl >/dev/null || need+=(openssl)
+command -v redis-server >/dev/null || need+=(redis-server)  # UVLoopRedisTests start their own
 
 if ((${#need[@]})); then
     echo "setup: installing ${need[*]}" >&2

@@ -118,4 +118,52 @@ struct TimeTests {
         }
         #expect(outcome == "true true")
     }
+
+    @Test("TimeoutError has a public initializer and reads like a sentence, with and without a name")
+    func timeoutErrorDescription() {
+        let named = TimeoutError(timeout: .seconds(5), name: "idle")
+        #expect(named.name == "idle")
+        #expect(named.timeout == .seconds(5))
+        #expect(named.description == "idle timed out after 5.0 seconds")
+        #expect(TimeoutError(timeout: .milliseconds(250)).description == "timed out after 0.25 seconds")
+        #expect(named == TimeoutError(timeout: .seconds(5), name: "idle"))
+        #expect(named != TimeoutError(timeout: .seconds(5), name: "command"))
+    }
+
+    @Test("nested named timeouts: the one that fired is the one thrown, whichever it is")
+    func nestedNamedTimeouts() async throws {
+        let names = try await onLoop { loop -> [String?] in
+            var fired: [String?] = []
+            // The inner deadline fires first: the outer timeout rethrows the inner one's error.
+            do {
+                try await loop.withTimeout(.seconds(30), name: "idle") {
+                    try await loop.withTimeout(.milliseconds(10), name: "command") {
+                        try await loop.sleep(for: .seconds(30))
+                    }
+                }
+            } catch let error as TimeoutError {
+                fired.append(error.name)
+            }
+            // The outer one fires first: the inner body is cancelled and the outer error thrown.
+            do {
+                try await loop.withTimeout(.milliseconds(10), name: "idle") {
+                    try await loop.withTimeout(.seconds(30), name: "command") {
+                        try await loop.sleep(for: .seconds(30))
+                    }
+                }
+            } catch let error as TimeoutError {
+                fired.append(error.name)
+            }
+            // A deadline carries its name too.
+            do {
+                try await loop.withDeadline(.now + .milliseconds(5), name: "request") {
+                    try await loop.sleep(for: .seconds(30))
+                }
+            } catch let error as TimeoutError {
+                fired.append(error.name)
+            }
+            return fired
+        }
+        #expect(names == ["command", "idle", "request"])
+    }
 }

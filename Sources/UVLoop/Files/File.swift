@@ -2,11 +2,16 @@ import CLibUV
 
 /// An open file, read and written through libuv's thread pool so the loop never blocks on disk.
 ///
-/// A `File` is a plain descriptor, not a loop handle: close it with ``close()`` — the loop does
-/// not report a file left open.
+/// A `File` is a plain descriptor, not a loop handle: close it — the loop does not report a
+/// file left open. `defer { file.close() }` closes it on every path (the synchronous
+/// ``close()``); where a close error matters (a file just written, on a disk that reports write
+/// errors late), also `try await file.close()` at the end, which reports it — the deferred
+/// call then does nothing. For a whole file at once, see ``read(_:limit:on:)`` and
+/// ``write(_:to:appending:permissions:on:)-(Bytes,_,_,_,_)``.
 ///
 /// ```swift
 /// let file = try await File.open("/tmp/log.txt", .writeOnly, creating: true, on: loop)
+/// defer { file.close() }
 /// try await file.write("hello\n")
 /// try await file.close()
 /// ```
@@ -133,6 +138,21 @@ public final class File {
         return try await loop.fileRequest(
             "stat", path, extract: { FileInfo(uv_fs_get_statbuf($0).pointee) },
             start: { request, callback in uv_fs_fstat(uv, request, descriptor, callback) })
+    }
+
+    /// Closes the file now, on the loop thread, for `defer`; an error is not reported (use the
+    /// `async` ``close()`` for that). Calling it twice, or after the `async` one, is harmless.
+    ///
+    /// `close(2)` of a local file does not wait for the disk; a task still reading or writing
+    /// the file gets `EBADF`.
+    public func close() {
+        guard !isClosed else { return }
+        loop.assertOnLoop("close")
+        isClosed = true
+        var request = uv_fs_t()
+        // Synchronous: no callback, so libuv runs close(2) here and returns.
+        uv_fs_close(loop.uv, &request, descriptor, nil)
+        uv_fs_req_cleanup(&request)
     }
 
     /// Closes the file. Throws `UVError` if the close failed (the descriptor is released even

@@ -17,16 +17,18 @@ extension Loop {
     }
 
     /// Runs `body`, cancelling it and throwing ``TimeoutError`` if it has not finished by
-    /// `deadline`; see ``withTimeout(_:_:)``. A deadline already past cancels `body` at its
-    /// first wait.
+    /// `deadline`; see ``withTimeout(_:name:_:)``, whose `name` this passes on. A deadline
+    /// already past cancels `body` at its first wait.
     ///
     /// ```swift
     /// let deadline = ContinuousClock.now + .seconds(10)
     /// let greeting = try await loop.withDeadline(deadline) { try await client.readLine() }
     /// let request = try await loop.withDeadline(deadline) { try await client.readLine() }
     /// ```
-    public func withDeadline<T>(_ deadline: ContinuousClock.Instant, _ body: () async throws -> T) async throws -> T {
-        try await withTimeout(max(.zero, deadline - .now), body)
+    public func withDeadline<T>(
+        _ deadline: ContinuousClock.Instant, name: String? = nil, _ body: () async throws -> T
+    ) async throws -> T {
+        try await withTimeout(max(.zero, deadline - .now), name: name, body)
     }
 }
 
