@@ -18,6 +18,8 @@ let package = Package(
         .executable(name: "UDPEchoExample", targets: ["UDPEchoExample"]),
         .executable(name: "RunExample", targets: ["RunExample"]),
         .executable(name: "TailExample", targets: ["TailExample"]),
+        .library(name: "UVLoopWebSocket", targets: ["UVLoopWebSocket"]),
+        .executable(name: "WebSocketEchoExample", targets: ["WebSocketEchoExample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -51,8 +53,14 @@ let package = Package(
             dependencies: ["UVLoop", "UVLoopTLS", "UVLoopTestSupport"]
         ),
         .executableTarget(name: "TLSFuzz", dependencies: ["FuzzDriver", "UVLoopCodecs", "UVLoopTLS"], path: "Fuzz/TLSFuzz"),
+        // zlib, for WebSocket permessage-deflate (RFC 7692).
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // Loop-free codecs: bytes, lines and the protocol codecs; no I/O, so fuzzable alone.
-        .target(name: "UVLoopCodecs"),
+        .target(name: "UVLoopCodecs", dependencies: ["CZlib"]),
         .target(
             name: "UVLoop",
             dependencies: ["CLibUV", "UVLoopCodecs"],
@@ -163,6 +171,22 @@ let package = Package(
         .executableTarget(name: "RESPDecoderFuzz", dependencies: ["FuzzDriver", "UVLoopCodecs"], path: "Fuzz/RESPDecoderFuzz"),
         .executableTarget(
             name: "TextSanitizerFuzz", dependencies: ["FuzzDriver", "ChatProtocol", "UVLoopCodecs"], path: "Fuzz/TextSanitizerFuzz"),
+        .executableTarget(
+            name: "WebSocketFrameFuzz", dependencies: ["FuzzDriver", "UVLoopCodecs"], path: "Fuzz/WebSocketFrameFuzz"),
+        // WebSocket (RFC 6455, RFC 7692) sessions over any ByteStream.
+        .target(name: "UVLoopWebSocket", dependencies: ["UVLoop"]),
+        .executableTarget(
+            name: "WebSocketEchoExample",
+            dependencies: [
+                "UVLoopWebSocket",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/WebSocketEchoExample"
+        ),
+        .testTarget(
+            name: "UVLoopWebSocketTests",
+            dependencies: ["UVLoopWebSocket", "UVLoopTestSupport"]
+        ),
         // Helpers the test targets share: a test's own loop, with a failure on any handle left open.
         .target(
             name: "UVLoopTestSupport",

@@ -15,6 +15,7 @@ command -v python3 >/dev/null || need+=(python3)
 pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)
 command -v openssl >/dev/null || need+=(openssl)
 command -v redis-server >/dev/null || need+=(redis-server)  # UVLoopRedisTests start their own
+pkg-config --exists zlib 2>/dev/null || need+=(zlib1g-dev)
 
 if ((${#need[@]})); then
     echo "setup: installing ${need[*]}" >&2
@@ -23,4 +24,6 @@ if ((${#need[@]})); then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# Python's websockets: the WebSocket peer of scripts/ws_interop_test.py and UVLoopWebSocketTests.
+python3 -c "import websockets.asyncio.client" 2>/dev/null || python3 -m pip install -q "websockets>=13" >&2
 command -v swift >/dev/null || { echo "setup: Swift is not installed (https://swift.org/install)" >&2; exit 1; }
