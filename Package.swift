@@ -80,6 +80,7 @@ let package = Package(
                 "ChatProtocol",
                 "UVLoop",
                 "UVLoopTLS",
+                "UVLoopWebSocket",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/ChatCore"

@@ -26,7 +26,11 @@ public final class ChatServer {
     private let listener: TCPListener
     /// The TLS listener and the certificates its handshakes start from, if any.
     let tls: (listener: TCPListener, context: TLSContext)?
-    /// TLS connections accepted whose handshake has not ended: they count against the cap.
+    /// The web listener (`--http-port`): the chat page, the room over WebSocket, health, metrics.
+    let web: TCPListener?
+    /// The port of the web listener, if there is one.
+    public var httpPort: Int? { web?.port }
+    /// TLS and WebSocket connections accepted whose handshake has not ended: they count against the cap.
     var handshakes = 0
     private let shutdown: GracefulShutdown
     let log: Logger
@@ -62,10 +66,18 @@ public final class ChatServer {
             throw error
         }
         do {
+            web = try configuration.httpPort.map { try TCPListener(host: configuration.host, port: $0, on: loop) }
+        } catch {
+            listener.close()
+            tls?.listener.close()
+            throw error
+        }
+        do {
             shutdown = try GracefulShutdown(on: loop)
         } catch {
             listener.close()
             tls?.listener.close()
+            web?.close()
             throw error
         }
         port = listener.port
@@ -87,16 +99,20 @@ public final class ChatServer {
             "listening on \(listener.boundAddress ?? listener.localAddress); at most \(participantLimit) participants, lines of \(configuration.maxLineLength) bytes"
         )
         let tlsTasks = startTLS()
+        let webTask = startWeb()
         let watcher = loop.spawn {
             guard let signal = try? await self.shutdown.wait() else { return }
             self.log.notice("\(signal) received: shutting down")
             self.listener.close()
             self.tls?.listener.close()
+            self.web?.close()
         }
         await SessionContext.$current.withValue(LoopBound(context, on: loop)) { await acceptConnections() }
         watcher.cancel()
         tls?.listener.close()
         for task in tlsTasks { task.cancel() }
+        web?.close()
+        webTask?.cancel()
         await shutDown()
         console.say("ChatServer exiting.")
     }

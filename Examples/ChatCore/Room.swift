@@ -82,6 +82,8 @@ public final class Room {
     /// Connections found over their queue bound, disconnected once the current broadcast ends.
     private var overBound: [TCPStream] = []
     private var overBoundLinks: [Participant] = []
+    /// Lines relayed, bytes out and departures by cause, for `GET /metrics`.
+    public private(set) var metrics = RoomMetrics()
     private var isDisconnectingSlow = false
 
     /// Creates an empty room. `largeRoomThreshold` and `summaryInterval`: see the properties;
@@ -218,6 +220,7 @@ public final class Room {
     /// Says that a bare connection left: `Participant left chat.`, and the log. `peer` is its
     /// address, read before it was closed.
     public func announceDeparture(of stream: TCPStream, peer: SocketAddress?, _ departure: Departure) {
+        metrics.record(departure)
         console.say("Participant left chat.")
         let who = peer?.description ?? "unknown address"
         switch departure {
@@ -232,6 +235,7 @@ public final class Room {
     /// Says that `participant` left: to the others in chat mode (not while closing), as
     /// `Participant left chat.` in plain mode, and in the log.
     public func announceDeparture(of participant: Participant, _ departure: Departure) {
+        metrics.record(departure)
         if isPlain {
             console.say("Participant left chat.")
         } else if isClosing {
@@ -296,6 +300,7 @@ public final class Room {
     /// queue it would take over the bound is disconnected; one already gone is skipped.
     public func broadcast(_ line: Bytes, from sender: Participant?) {
         guard !isClosing else { return }
+        count(line, from: sender != nil)
         Stream.broadcast(line, to: roster.elements, except: sender?.tcp, queueLimit: maxQueuedBytes) { overBound.append($0) }
         if !links.elements.isEmpty { relayToLinks(line, except: sender) }
         if !overBound.isEmpty || !overBoundLinks.isEmpty { disconnectSlowReaders() }
@@ -304,10 +309,18 @@ public final class Room {
     /// Writes `line` to every connection but `sender`'s, as for a participant.
     public func broadcast(_ line: Bytes, from sender: TCPStream?) {
         guard !isClosing else { return }
+        count(line, from: sender != nil)
         // Closed or failed streams are skipped: their own tasks see that when they next read.
         Stream.broadcast(line, to: roster.elements, except: sender, queueLimit: maxQueuedBytes) { overBound.append($0) }
         if !links.elements.isEmpty { relayToLinks(line, except: nil) }
         if !overBound.isEmpty || !overBoundLinks.isEmpty { disconnectSlowReaders() }
+    }
+
+    /// Counts a broadcast line for the metrics (the recipients as present; a closed one is
+    /// counted until its task notices).
+    private func count(_ line: Bytes, from hasSender: Bool) {
+        metrics.linesRelayed += 1
+        metrics.bytesOut += line.count * max(0, count - (hasSender ? 1 : 0))
     }
 
     /// The slow path of a broadcast: a write per participant over a stream other than TCP, each
@@ -327,6 +340,7 @@ public final class Room {
 
     /// Writes `line` to one participant, disconnecting it if that would take its queue over the bound.
     public func send(_ line: Bytes, to participant: Participant) {
+        metrics.bytesOut += line.count
         guard let tcp = participant.tcp else {
             if isOverBound(after: line, to: participant.stream) {
                 overBoundLinks.append(participant)
