@@ -16,6 +16,8 @@ pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)
 command -v openssl >/dev/null || need+=(openssl)
 command -v redis-server >/dev/null || need+=(redis-server)  # UVLoopRedisTests start their own
 pkg-config --exists zlib 2>/dev/null || need+=(zlib1g-dev)
+command -v chromium >/dev/null || need+=(chromium)                   # chat_browser_test.py
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 
 if ((${#need[@]})); then
     echo "setup: installing ${need[*]}" >&2
@@ -26,4 +28,5 @@ if ((${#need[@]})); then
 fi
 # Python's websockets: the WebSocket peer of scripts/ws_interop_test.py and UVLoopWebSocketTests.
 python3 -c "import websockets.asyncio.client" 2>/dev/null || python3 -m pip install -q "websockets>=13" >&2
+python3 -c 'import selenium' 2>/dev/null || pip install -q selenium
 command -v swift >/dev/null || { echo "setup: Swift is not installed (https://swift.org/install)" >&2; exit 1; }
