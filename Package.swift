@@ -8,9 +8,9 @@ let package = Package(
         .library(name: "UVLoop", targets: ["UVLoop"]),
         .library(name: "UVLoopCodecs", targets: ["UVLoopCodecs"]),
         .library(name: "UVLoopServiceLifecycle", targets: ["UVLoopServiceLifecycle"]),
+        .library(name: "UVLoopRedis", targets: ["UVLoopRedis"]),
         .library(name: "UVLoopTLS", targets: ["UVLoopTLS"]),
         .executable(name: "ChatClientExample", targets: ["ChatClientExample"]),
-        .library(name: "UVLoopRedis", targets: ["UVLoopRedis"]),
         .executable(name: "ChatExample", targets: ["ChatExample"]),
         .executable(name: "EchoExample", targets: ["EchoExample"]),
         .executable(name: "SeedChatExample", targets: ["SeedChatExample"]),
@@ -31,6 +31,12 @@ let package = Package(
             name: "CLibUV",
             pkgConfig: "libuv",
             providers: [.apt(["libuv1-dev"])]
+        ),
+        // zlib, for WebSocket permessage-deflate (RFC 7692).
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
         ),
         .systemLibrary(
             name: "COpenSSL",
@@ -53,12 +59,6 @@ let package = Package(
             dependencies: ["UVLoop", "UVLoopTLS", "UVLoopTestSupport"]
         ),
         .executableTarget(name: "TLSFuzz", dependencies: ["FuzzDriver", "UVLoopCodecs", "UVLoopTLS"], path: "Fuzz/TLSFuzz"),
-        // zlib, for WebSocket permessage-deflate (RFC 7692).
-        .systemLibrary(
-            name: "CZlib",
-            pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"])]
-        ),
         // Loop-free codecs: bytes, lines and the protocol codecs; no I/O, so fuzzable alone.
         .target(name: "UVLoopCodecs", dependencies: ["CZlib"]),
         .target(

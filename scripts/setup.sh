@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what UVLoop needs on Debian: libuv and OpenSSL (headers + pkg-config files; the openssl
-# command for the TLS tests), nc for the integration tests, a C compiler for the benchmark tools,
-# redis-server for the Redis client's tests. Safe to run again.
+# Installs what UVLoop needs on Debian: libuv, OpenSSL and zlib (headers + pkg-config files; the
+# openssl command for the TLS tests), nc for the integration tests, a C compiler for the benchmark
+# tools, redis-server for the Redis tests, Chromium and selenium for the browser test. Safe to run again.
 set -euo pipefail
 
 need=()

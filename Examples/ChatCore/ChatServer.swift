@@ -125,36 +125,41 @@ public final class ChatServer {
         // count of those in between; the listener itself backs off before it tries again.
         var lastFailureReport: ContinuousClock.Instant?
         var unreportedFailures = 0
-        while true {
-            let stream: TCPStream
-            do {
-                stream = try await listener.accept()
-            } catch {
-                if listener.isClosed || error is CancellationError { return }
-                let now = ContinuousClock.now
-                if let last = lastFailureReport, now - last < .seconds(10) {
-                    unreportedFailures += 1
-                } else {
-                    let since = unreportedFailures > 0 ? " (\(unreportedFailures) more since the last report)" : ""
-                    log.error("accepting failed: \(error)\(since); the listener backs off and retries")
-                    lastFailureReport = now
-                    unreportedFailures = 0
-                }
-                continue
-            }
-            if room.count + handshakes >= participantLimit {
-                refuse(stream)
-                continue
-            }
-            if configuration.isPlain {
-                room.join(stream)
-                // The closure captures the stream alone, which then serves as its context (no
-                // heap block); the session finds the server's context as a task-local value.
-                loop.spawn { await PlainSession.run(stream) }
+        let report = { [log] (error: any Error) in
+            let now = ContinuousClock.now
+            if let last = lastFailureReport, now - last < .seconds(10) {
+                unreportedFailures += 1
             } else {
-                let session = ChatSession(participant: room.admit(stream), context: context)
-                loop.spawn { await session.run() }
+                let since = unreportedFailures > 0 ? " (\(unreportedFailures) more since the last report)" : ""
+                log.error("accepting failed: \(error)\(since); the listener backs off and retries")
+                lastFailureReport = now
+                unreportedFailures = 0
             }
+        }
+        // `connections` ends when the listener closes (a shutdown signal) or this task is cancelled.
+        while !listener.isClosed && !Task.isCancelled {
+            do {
+                for try await stream in listener.connections(onFailure: report) { admit(stream) }
+            } catch {
+                report(error)  // unexpected, but the listener backs off before it tries again
+            }
+        }
+    }
+
+    /// Admits `stream` to the room, or refuses it when the room is full.
+    private func admit(_ stream: TCPStream) {
+        if room.count + handshakes >= participantLimit {
+            refuse(stream)
+            return
+        }
+        if configuration.isPlain {
+            room.join(stream)
+            // The closure captures the stream alone, which then serves as its context (no
+            // heap block); the session finds the server's context as a task-local value.
+            loop.spawn { await PlainSession.run(stream) }
+        } else {
+            let session = ChatSession(participant: room.admit(stream), context: context)
+            loop.spawn { await session.run() }
         }
     }
 
