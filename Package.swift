@@ -83,6 +83,8 @@ let package = Package(
             dependencies: [
                 "ChatProtocol",
                 "UVLoop",
+                "UVLoopTLS",
+                "UVLoopWebSocket",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/ChatCore"

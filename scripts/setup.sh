@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what UVLoop needs on Debian: libuv, OpenSSL and zlib (headers + pkg-config files; the
 # openssl command for the TLS tests), nc for the integration tests, a C compiler for the benchmark
-# tools, redis-server for the Redis tests. Safe to run again.
+# tools, redis-server for the Redis tests, Chromium and selenium for the browser test. Safe to run again.
 set -euo pipefail
 
 need=()
@@ -12,12 +12,16 @@ command -v nc >/dev/null || need+=(netcat-openbsd)
 command -v gcc >/dev/null || need+=(gcc)
 command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
+pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)
+command -v openssl >/dev/null || need+=(openssl)
 command -v redis-server >/dev/null || need+=(redis-server)  # UVLoopRedisTests start their own
 pkg-config --exists zlib 2>/dev/null || need+=(zlib1g-dev)
 command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)                  # HTTP integration tests
 command -v nginx >/dev/null || need+=(nginx-light)          # HTTP client tests and benchmark peer
 command -v wrk >/dev/null || need+=(wrk)                    # HTTP benchmarks
+command -v chromium >/dev/null || need+=(chromium)                   # chat_browser_test.py
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 
 if ((${#need[@]})); then
     echo "setup: installing ${need[*]}" >&2
@@ -30,4 +34,5 @@ fi
 python3 -c "import websockets.asyncio.client" 2>/dev/null || python3 -m pip install -q "websockets>=13" >&2
 # h11 validates every HTTP response byte in scripts/http_integration.py and http_h11_diff.py.
 python3 -c "import h11" 2>/dev/null || python3 -m pip install -q h11 || python3 -m pip install -q --break-system-packages h11
+python3 -c 'import selenium' 2>/dev/null || python3 -m pip install -q selenium >&2   # chat_browser_test.py
 command -v swift >/dev/null || { echo "setup: Swift is not installed (https://swift.org/install)" >&2; exit 1; }
