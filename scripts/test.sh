@@ -32,9 +32,6 @@ python3 scripts/http_h11_diff.py .build/release
 python3 scripts/chat_tls_test.py .build/release
 python3 scripts/chat_browser_test.py .build/release/ChatExample
 python3 scripts/chat_websocket_test.py .build/release/ChatExample
-UVLOOP_TLS_LEAK_ROUNDS=3000 swift test --skip-build --filter TLSLeakTests
-python3 scripts/ws_interop_test.py .build/release/WebSocketEchoExample
-bash scripts/autobahn.sh --binary .build/release/WebSocketEchoExample
 
 echo "== reliability: sanitizers, fuzzing, fault injection, churn, descriptor exhaustion (RELIABILITY.md)"
 bash scripts/sanitize.sh
