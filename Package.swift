@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "UVLoopCodecs", targets: ["UVLoopCodecs"]),
         .library(name: "UVLoopServiceLifecycle", targets: ["UVLoopServiceLifecycle"]),
         .library(name: "UVLoopRedis", targets: ["UVLoopRedis"]),
+        .library(name: "UVLoopTLS", targets: ["UVLoopTLS"]),
+        .executable(name: "ChatClientExample", targets: ["ChatClientExample"]),
         .executable(name: "ChatExample", targets: ["ChatExample"]),
         .executable(name: "EchoExample", targets: ["EchoExample"]),
         .executable(name: "SeedChatExample", targets: ["SeedChatExample"]),
@@ -28,6 +30,27 @@ let package = Package(
             pkgConfig: "libuv",
             providers: [.apt(["libuv1-dev"])]
         ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // TLS on the system's OpenSSL: TLSEngine (no I/O) and TLSStream over any ByteStream.
+        .target(name: "UVLoopTLS", dependencies: ["COpenSSL", "UVLoop", "UVLoopCodecs"]),
+        .executableTarget(
+            name: "ChatClientExample",
+            dependencies: [
+                "UVLoop",
+                "UVLoopTLS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/ChatClientExample"
+        ),
+        .testTarget(
+            name: "UVLoopTLSTests",
+            dependencies: ["UVLoop", "UVLoopTLS", "UVLoopTestSupport"]
+        ),
+        .executableTarget(name: "TLSFuzz", dependencies: ["FuzzDriver", "UVLoopCodecs", "UVLoopTLS"], path: "Fuzz/TLSFuzz"),
         // Loop-free codecs: bytes, lines and the protocol codecs; no I/O, so fuzzable alone.
         .target(name: "UVLoopCodecs"),
         .target(
@@ -48,6 +71,7 @@ let package = Package(
             dependencies: [
                 "ChatProtocol",
                 "UVLoop",
+                "UVLoopTLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/ChatCore"

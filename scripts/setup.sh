@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what UVLoop needs on Debian: libuv (headers + pkg-config file), nc for the
-# integration tests, a C compiler and OpenSSL's headers (libssl-dev) for the benchmark tools,
+# Installs what UVLoop needs on Debian: libuv and OpenSSL (headers + pkg-config files; the openssl
+# command for the TLS tests), nc for the integration tests, a C compiler for the benchmark tools,
 # redis-server for the Redis client's tests. Safe to run again.
 set -euo pipefail
 
@@ -13,6 +13,8 @@ command -v gcc >/dev/null || need+=(gcc)
 command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
 command -v redis-server >/dev/null || need+=(redis-server)  # UVLoopRedisTests start their own
+pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)
+command -v openssl >/dev/null || need+=(openssl)
 
 if ((${#need[@]})); then
     echo "setup: installing ${need[*]}" >&2

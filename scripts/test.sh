@@ -22,6 +22,8 @@ swift build -c release -Xswiftc -warnings-as-errors
 python3 scripts/chat_integration.py .build/release/ChatExample
 python3 scripts/chat_features_test.py .build/release/ChatExample
 python3 scripts/examples_smoke_test.py .build/release
+python3 scripts/tls_chat_client_test.py .build/release/ChatClientExample
+UVLOOP_TLS_LEAK_ROUNDS=3000 swift test --skip-build --filter TLSLeakTests
 
 echo "== reliability: sanitizers, fuzzing, fault injection, churn, descriptor exhaustion (RELIABILITY.md)"
 bash scripts/sanitize.sh

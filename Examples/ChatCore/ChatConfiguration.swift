@@ -7,6 +7,8 @@ public struct ChatConfiguration: Sendable {
     public var host = "0.0.0.0"
     /// The TCP port (0 picks a free one).
     public var port = 3000
+    /// A TLS listener beside the plaintext one, if any; its participants share the room.
+    public var tls: ChatTLSSettings?
     /// The seed's protocol: lines relayed byte for byte; no welcome, names, commands or flood limit.
     public var isPlain = false
     /// In plain mode, print every chat line to the console as `Chat: ...`.

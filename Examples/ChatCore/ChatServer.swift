@@ -1,5 +1,6 @@
 import Logging
 import UVLoop
+import UVLoopTLS
 
 /// The chat server: listens, admits participants up to the cap, runs a session for each, and
 /// shuts down gracefully on SIGINT or SIGTERM.
@@ -17,14 +18,20 @@ public final class ChatServer {
     public let room: Room
     /// The port it listens on (useful with port 0).
     public let port: Int
+    /// The port of the TLS listener, if there is one.
+    public var tlsPort: Int? { tls?.listener.port }
     /// The most participants at once; one more is told the room is full and closed.
     public let participantLimit: Int
-    private let loop: Loop
+    let loop: Loop
     private let listener: TCPListener
+    /// The TLS listener and the certificates its handshakes start from, if any.
+    let tls: (listener: TCPListener, context: TLSContext)?
+    /// TLS connections accepted whose handshake has not ended: they count against the cap.
+    var handshakes = 0
     private let shutdown: GracefulShutdown
-    private let log: Logger
-    private let console: Console
-    private let context: SessionContext
+    let log: Logger
+    let console: Console
+    let context: SessionContext
     /// Connections being told the room is full; past ``maxRefusals`` they are closed at once.
     private var refusals = 0
     private let maxRefusals = ChatConfiguration.reservedFileDescriptors / 2
@@ -32,18 +39,33 @@ public final class ChatServer {
     /// Binds the listener and starts catching SIGINT and SIGTERM, both before ``run()``
     /// announces the port, so no client or signal can come too early.
     ///
-    /// Throws `UVError` if it cannot listen (`EADDRINUSE`) or watch the signals.
+    /// Throws `UVError` if it cannot listen (`EADDRINUSE`) or watch the signals, `TLSError`
+    /// if the TLS certificate or key cannot be loaded.
     public init(configuration: ChatConfiguration, log: Logger, console: Console = .standardOutput, on loop: Loop) throws {
         self.configuration = configuration
         self.log = log
         self.console = console
         self.loop = loop
+        let tlsContext = try configuration.tls.map { try ChatServer.makeTLSContext($0) }
         listener = try TCPListener(host: configuration.host, port: configuration.port, on: loop)
         listener.maxLineLength = configuration.maxLineLength
+        do {
+            if let settings = configuration.tls, let tlsContext {
+                let tlsListener = try TCPListener(host: configuration.host, port: settings.port, on: loop)
+                tlsListener.maxLineLength = configuration.maxLineLength
+                tls = (tlsListener, tlsContext)
+            } else {
+                tls = nil
+            }
+        } catch {
+            listener.close()
+            throw error
+        }
         do {
             shutdown = try GracefulShutdown(on: loop)
         } catch {
             listener.close()
+            tls?.listener.close()
             throw error
         }
         port = listener.port
@@ -64,13 +86,17 @@ public final class ChatServer {
         log.info(
             "listening on \(listener.boundAddress ?? listener.localAddress); at most \(participantLimit) participants, lines of \(configuration.maxLineLength) bytes"
         )
+        let tlsTasks = startTLS()
         let watcher = loop.spawn {
             guard let signal = try? await self.shutdown.wait() else { return }
             self.log.notice("\(signal) received: shutting down")
             self.listener.close()
+            self.tls?.listener.close()
         }
         await SessionContext.$current.withValue(LoopBound(context, on: loop)) { await acceptConnections() }
         watcher.cancel()
+        tls?.listener.close()
+        for task in tlsTasks { task.cancel() }
         await shutDown()
         console.say("ChatServer exiting.")
     }
@@ -100,7 +126,7 @@ public final class ChatServer {
                 }
                 continue
             }
-            if room.count >= participantLimit {
+            if room.count + handshakes >= participantLimit {
                 refuse(stream)
                 continue
             }
@@ -117,7 +143,7 @@ public final class ChatServer {
     }
 
     /// Tells a connection over the cap that the room is full, then closes it.
-    private func refuse(_ stream: TCPStream) {
+    func refuse(_ stream: TCPStream) {
         log.notice(
             "refused a connection from \(stream.peerAddress?.description ?? "unknown address"): the room is full (\(participantLimit))")
         guard refusals < maxRefusals else {
@@ -137,7 +163,7 @@ public final class ChatServer {
 
     private func shutDown() async {
         listener.close()
-        let streams = room.streams
+        let streams = room.streams + room.linkedParticipants.compactMap(\.underlyingStream)
         room.close(farewell: configuration.isPlain ? nil : ChatText.shuttingDown)
         let unwritten = await shutdown.flush(streams, within: configuration.shutdownTimeout)
         if !unwritten.isEmpty {

@@ -2,10 +2,16 @@ import UVLoop
 
 /// One connection in the room: its stream, its name, and its flood limiter.
 ///
-/// Created by ``Room/admit(_:)``; used on the room's loop only.
+/// Created by ``Room/admit(_:kind:)``; used on the room's loop only. The stream is any
+/// `ByteStream` (TCP, TLS, a WebSocket's lines); a TCP one is relayed to by the room's
+/// broadcast fast path, the others a line at a time.
 public final class Participant {
     /// The connection.
-    public let stream: TCPStream
+    public let stream: any ByteStream
+    /// The connection when it is a plain TCP one, which the room's fast fan-out writes to.
+    let tcp: TCPStream?
+    /// How it is connected.
+    public let kind: ParticipantKind
     /// The current name, unique in the room (`guest-N` until `/nick`).
     public internal(set) var name: String
     /// The peer's address when it joined, for the log.
@@ -18,16 +24,30 @@ public final class Participant {
     /// one (`--plain`) spends a pointer per participant on it rather than the limiter's 60 bytes.
     let floodLimiter: FloodLimiter?
 
-    init(stream: TCPStream, name: String, arrival: Int, limiter: RateLimiter?) {
+    init(stream: any ByteStream, kind: ParticipantKind, name: String, arrival: Int, limiter: RateLimiter?) {
         self.stream = stream
+        let tcp = stream as? TCPStream
+        self.tcp = tcp
+        self.kind = kind
         self.name = name
         self.arrival = arrival
-        self.peer = stream.peerAddress
+        // A TCP stream's address comes from its own property: the protocol's default is `nil`.
+        self.peer = tcp?.peerAddress ?? stream.peerAddress
         self.floodLimiter = limiter.map(FloodLimiter.init)
     }
 
     /// The name and address, for log lines.
     var logDescription: String { "\(name) (\(peer?.description ?? "unknown address"))" }
+}
+
+/// How a participant is connected: for the log and the metrics.
+public enum ParticipantKind: String, Sendable, CaseIterable {
+    /// Plain TCP (`nc`).
+    case tcp
+    /// TLS over TCP (`openssl s_client`).
+    case tls
+    /// A WebSocket (a browser): one text message per line.
+    case websocket
 }
 
 /// A participant's rate limiter, held by reference.

@@ -63,8 +63,11 @@ public final class Room {
     private var summaryPeriod: Duration
     let log: Logger
     let console: Console
-    /// Every connection present with its participant (`nil` for a bare stream).
+    /// Every TCP connection present with its participant (`nil` for a bare stream): the
+    /// broadcast fast path walks these.
     private var roster = Roster<TCPStream, Participant?>()
+    /// The participants over other streams (TLS, WebSocket), written to a line at a time.
+    private var links = Roster<Participant, Void>()
     private var byName: [String: Participant] = [:]
     private var nextGuestNumber = 1
     private var arrivals = 0
@@ -78,6 +81,7 @@ public final class Room {
     public private(set) var isClosing = false
     /// Connections found over their queue bound, disconnected once the current broadcast ends.
     private var overBound: [TCPStream] = []
+    private var overBoundLinks: [Participant] = []
     private var isDisconnectingSlow = false
 
     /// Creates an empty room. `largeRoomThreshold` and `summaryInterval`: see the properties;
@@ -96,17 +100,25 @@ public final class Room {
         self.console = console
     }
 
-    /// The number of connections present.
-    public var count: Int { roster.count }
+    /// The number of connections present, of every kind.
+    public var count: Int { roster.count + links.count }
 
-    /// Every connection present, participants' and bare streams', in no particular order: the
-    /// broadcast loop touches only these.
+    /// Every TCP connection present, participants' and bare streams', in no particular order:
+    /// the broadcast fast path touches only these.
     public var streams: [TCPStream] { roster.elements }
+
+    /// The participants present over other streams than TCP (TLS, WebSocket).
+    public var linkedParticipants: [Participant] { links.elements }
+
+    /// The participants present of `kind`.
+    public func count(of kind: ParticipantKind) -> Int {
+        kind == .tcp ? roster.count : links.elements.reduce(0) { $0 + ($1.kind == kind ? 1 : 0) }
+    }
 
     /// The participants present (admitted with ``admit(_:)``), in order of arrival. Sorts them:
     /// O(n log n); ``earliestParticipants(_:)`` is cheaper for a few.
     public var participants: [Participant] {
-        roster.allCompanions.compactMap { $0 }.sorted { $0.arrival < $1.arrival }
+        (roster.allCompanions.compactMap { $0 } + links.elements).sorted { $0.arrival < $1.arrival }
     }
 
     /// The first `limit` participants present in order of arrival: O(n) for a small `limit`.
@@ -116,7 +128,7 @@ public final class Room {
         // and cost one comparison.
         var earliest: [Participant] = []
         earliest.reserveCapacity(limit + 1)
-        for case let participant? in roster.allCompanions {
+        for case let participant? in roster.allCompanions + links.elements.map(Optional.some) {
             if earliest.count == limit, let last = earliest.last, last.arrival < participant.arrival { continue }
             let index = earliest.firstIndex { $0.arrival > participant.arrival } ?? earliest.endIndex
             earliest.insert(participant, at: index)
@@ -130,15 +142,16 @@ public final class Room {
 
     /// True while joins and departures are announced one by one: the room has at most
     /// ``largeRoomThreshold`` participants.
-    public var announcesEachArrival: Bool { roster.count <= largeRoomThreshold }
+    public var announcesEachArrival: Bool { count <= largeRoomThreshold }
 
     // MARK: Arrivals and departures
 
     /// Adds the connection as a participant named `guest-N`: in chat mode welcomes it and tells
     /// the others (or counts it for the next summary, in a large room); in plain mode prints
-    /// `Participant joined chat.`.
+    /// `Participant joined chat.`. A `TCPStream` joins the broadcast fast path; any other
+    /// stream (TLS, a WebSocket's lines) is written to a line at a time, under the same bound.
     @discardableResult
-    public func admit(_ stream: TCPStream) -> Participant {
+    public func admit(_ stream: any ByteStream, kind: ParticipantKind = .tcp) -> Participant {
         var name = "guest-\(nextGuestNumber)"
         nextGuestNumber += 1
         while byName[Nickname.key(name)] != nil {
@@ -147,8 +160,12 @@ public final class Room {
         }
         let limiter = floodLimit.map { RateLimiter(rate: $0.rate, burst: $0.burst) }
         arrivals += 1
-        let participant = Participant(stream: stream, name: name, arrival: arrivals, limiter: limiter)
-        roster.insert(stream, participant)
+        let participant = Participant(stream: stream, kind: kind, name: name, arrival: arrivals, limiter: limiter)
+        if let tcp = participant.tcp {
+            roster.insert(tcp, participant)
+        } else {
+            links.insert(participant, ())
+        }
         // Plain mode has no names to look up (no /nick), so it keeps no index of them.
         if !isPlain { byName[Nickname.key(name)] = participant }
         if isPlain {
@@ -189,7 +206,11 @@ public final class Room {
     public func dismiss(_ participant: Participant) -> Bool {
         guard participant.isPresent else { return false }
         participant.isPresent = false
-        roster.remove(participant.stream)
+        if let tcp = participant.tcp {
+            roster.remove(tcp)
+        } else {
+            links.remove(participant)
+        }
         if byName[Nickname.key(participant.name)] === participant { byName[Nickname.key(participant.name)] = nil }
         return true
     }
@@ -215,7 +236,7 @@ public final class Room {
             console.say("Participant left chat.")
         } else if isClosing {
             // Everyone is being told the server is shutting down.
-        } else if roster.count < largeRoomThreshold {
+        } else if count < largeRoomThreshold {
             // It was one of at most `largeRoomThreshold`: told one by one.
             broadcast(ChatText.left(participant.name, departure), from: participant)
         } else {
@@ -274,7 +295,10 @@ public final class Room {
     /// Writes `line` to every participant but `sender`, unless the room is closing. One whose
     /// queue it would take over the bound is disconnected; one already gone is skipped.
     public func broadcast(_ line: Bytes, from sender: Participant?) {
-        broadcast(line, from: sender?.stream)
+        guard !isClosing else { return }
+        Stream.broadcast(line, to: roster.elements, except: sender?.tcp, queueLimit: maxQueuedBytes) { overBound.append($0) }
+        if !links.elements.isEmpty { relayToLinks(line, except: sender) }
+        if !overBound.isEmpty || !overBoundLinks.isEmpty { disconnectSlowReaders() }
     }
 
     /// Writes `line` to every connection but `sender`'s, as for a participant.
@@ -282,12 +306,35 @@ public final class Room {
         guard !isClosing else { return }
         // Closed or failed streams are skipped: their own tasks see that when they next read.
         Stream.broadcast(line, to: roster.elements, except: sender, queueLimit: maxQueuedBytes) { overBound.append($0) }
-        if !overBound.isEmpty { disconnectSlowReaders() }
+        if !links.elements.isEmpty { relayToLinks(line, except: nil) }
+        if !overBound.isEmpty || !overBoundLinks.isEmpty { disconnectSlowReaders() }
+    }
+
+    /// The slow path of a broadcast: a write per participant over a stream other than TCP, each
+    /// checked against the same bound. Those over it are disconnected after the broadcast.
+    private func relayToLinks(_ line: Bytes, except sender: Participant?) {
+        for participant in links.elements where participant !== sender {
+            if isOverBound(after: line, to: participant.stream) { overBoundLinks.append(participant) }
+        }
+    }
+
+    /// Writes `line` to `stream`; true if its outbound queue is now over ``maxQueuedBytes``.
+    /// A closed or failed stream is skipped: its own task sees that when it next reads.
+    private func isOverBound(after line: Bytes, to stream: any ByteStream) -> Bool {
+        guard !stream.isClosed, (try? stream.write(line)) != nil else { return false }
+        return stream.bufferedWriteCount > maxQueuedBytes
     }
 
     /// Writes `line` to one participant, disconnecting it if that would take its queue over the bound.
     public func send(_ line: Bytes, to participant: Participant) {
-        send(line, to: participant.stream)
+        guard let tcp = participant.tcp else {
+            if isOverBound(after: line, to: participant.stream) {
+                overBoundLinks.append(participant)
+                disconnectSlowReaders()
+            }
+            return
+        }
+        send(line, to: tcp)
     }
 
     /// Writes `line` to one connection, as for a participant.
@@ -308,8 +355,9 @@ public final class Room {
         guard !isDisconnectingSlow else { return }
         isDisconnectingSlow = true
         defer { isDisconnectingSlow = false }
-        while let stream = overBound.popLast() {
-            disconnect(stream, .tooSlow)
+        while !overBound.isEmpty || !overBoundLinks.isEmpty {
+            if let stream = overBound.popLast() { disconnect(stream, .tooSlow) }
+            if let participant = overBoundLinks.popLast() { disconnect(participant, .tooSlow) }
         }
     }
 
@@ -321,6 +369,7 @@ public final class Room {
         guard !isClosing else { return }
         if let farewell {
             for stream in streams { try? stream.write(farewell) }
+            for participant in links.elements { try? participant.stream.write(farewell) }
         }
         isClosing = true
     }
@@ -328,7 +377,13 @@ public final class Room {
     /// Disconnects everyone present (at shutdown).
     public func disconnectAll(_ departure: Departure) {
         let (connections, members) = roster.removeAll()
+        let others = links.removeAll().elements
         byName = [:]
+        for participant in others {
+            participant.isPresent = false
+            participant.stream.close()
+            announceDeparture(of: participant, departure)
+        }
         for (stream, participant) in zip(connections, members) {
             if let participant {
                 participant.isPresent = false
@@ -354,7 +409,7 @@ public final class Room {
         isSummaryScheduled = false
         summaryGeneration += 1
         let line = ChatText.summary(
-            joined: unannouncedJoins, left: unannouncedDepartures, present: roster.count, interval: summaryPeriod)
+            joined: unannouncedJoins, left: unannouncedDepartures, present: count, interval: summaryPeriod)
         unannouncedJoins = 0
         unannouncedDepartures = 0
         broadcast(line, from: nil as TCPStream?)
@@ -365,7 +420,7 @@ public final class Room {
     /// the first join or departure it counts, on the room's loop.
     private func scheduleSummary() {
         guard !isSummaryScheduled else { return }
-        let isCrowd = largeRoomThreshold <= Int.max / 10 && roster.count > 10 * largeRoomThreshold
+        let isCrowd = largeRoomThreshold <= Int.max / 10 && count > 10 * largeRoomThreshold
         summaryPeriod = isCrowd ? summaryInterval * 10 : summaryInterval
         guard let loop = Loop.current else { return announceSummary() }
         isSummaryScheduled = true

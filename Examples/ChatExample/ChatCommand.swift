@@ -23,6 +23,25 @@ struct ChatCommand: ParsableCommand {
     @Option(help: "The TCP port to listen on (0 picks a free one).")
     var port = 3000
 
+    @Option(
+        help: ArgumentHelp(
+            "Also listen for TLS on this port (0 picks a free one); its participants join the same room. Needs --tls-cert and --tls-key; chat with `openssl s_client -quiet -connect 127.0.0.1:PORT`.",
+            valueName: "port"))
+    var tlsPort: Int?
+
+    @Option(
+        help: ArgumentHelp("The TLS certificate chain (PEM). SIGHUP reads it again.", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("The TLS certificate's private key (PEM). SIGHUP reads it again.", valueName: "file"))
+    var tlsKey: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A TLS connection that has not finished its handshake within this many seconds is closed.",
+            valueName: "seconds"))
+    var tlsHandshakeTimeout = 10.0
+
     @Flag(
         help: """
             The seed's protocol: relay lines byte for byte, no welcome, names, commands, sanitising \
@@ -94,6 +113,15 @@ struct ChatCommand: ParsableCommand {
         if let maxParticipants, maxParticipants < 1 { throw ValidationError("--max-participants must be at least 1") }
         if largeRoom < 0 { throw ValidationError("--large-room must be 0 or more") }
         if shutdownTimeout < 0 || !shutdownTimeout.isFinite { throw ValidationError("--shutdown-timeout must be 0 or more") }
+        if tlsPort != nil {
+            if tlsCert == nil || tlsKey == nil { throw ValidationError("--tls-port needs --tls-cert and --tls-key") }
+            if plain { throw ValidationError("--tls-port is for chat mode, not --plain") }
+        } else if tlsCert != nil || tlsKey != nil {
+            throw ValidationError("--tls-cert and --tls-key need --tls-port")
+        }
+        if tlsHandshakeTimeout <= 0 || !tlsHandshakeTimeout.isFinite {
+            throw ValidationError("--tls-handshake-timeout must be positive")
+        }
     }
 
     func run() throws {
@@ -109,6 +137,11 @@ struct ChatCommand: ParsableCommand {
         configuration.maxParticipants = maxParticipants
         configuration.largeRoomThreshold = largeRoom
         configuration.shutdownTimeout = .milliseconds(Int64((shutdownTimeout * 1000).rounded()))
+        if let tlsPort, let tlsCert, let tlsKey {
+            var tls = ChatTLSSettings(port: tlsPort, certificateFile: tlsCert, privateKeyFile: tlsKey)
+            tls.handshakeTimeout = .milliseconds(Int64((tlsHandshakeTimeout * 1000).rounded(.up)))
+            configuration.tls = tls
+        }
 
         let level = (logLevel ?? (plain ? .warning : .info)).level
         LoggingSystem.bootstrap { label in

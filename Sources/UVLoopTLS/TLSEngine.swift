@@ -1,0 +1,286 @@
+import COpenSSL
+import Synchronization
+import UVLoopCodecs
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// One TLS connection's state machine, without I/O: ciphertext in, plaintext and ciphertext out.
+///
+/// OpenSSL reads the peer's records from one memory BIO (``feed(_:)`` fills it) and writes its
+/// own into another (``takeOutput()`` empties it). ``TLSStream`` drives an engine over a
+/// ``ByteStream``; tests and the fuzz target drive one directly.
+///
+/// ```swift
+/// let engine = try TLSEngine(context: context, peer: "fuzz")
+/// engine.feed(bytesFromPeer)
+/// let finished = try engine.handshake()
+/// if let reply = engine.takeOutput() { send(reply) }
+/// ```
+///
+/// Not thread-safe: use an engine from one thread (its loop's). Every operation clears
+/// OpenSSL's error queue first and reads it out when it fails.
+public final class TLSEngine {
+    /// What ``read()`` found.
+    public enum ReadResult: Equatable {
+        /// Decrypted application data.
+        case plaintext(Bytes)
+        /// More ciphertext is needed (``feed(_:)``).
+        case needsInput
+        /// The peer sent close_notify: no more data will come.
+        case closed
+    }
+
+    /// The peer, for messages ("localhost:3443", "127.0.0.1:51234").
+    public let peer: String
+    /// Keeps the OpenSSL contexts this connection started from alive.
+    private let generation: ContextGeneration
+    private let ssl: OpaquePointer
+    /// Ciphertext from the peer, read by OpenSSL (owned by `ssl`; replaced when it grew).
+    private var inbound: OpaquePointer
+    /// Ciphertext for the peer, written by OpenSSL (owned by `ssl`; replaced when it grew).
+    private var outbound: OpaquePointer
+    private let isServer: Bool
+    private let verifies: Bool
+    /// True once the handshake finished.
+    public private(set) var isHandshakeComplete = false
+    /// True once close_notify was queued (``shutdown()``).
+    public private(set) var isShutdownSent = false
+
+    /// A memory BIO holding more than this many bytes, once empty, is replaced by a fresh one,
+    /// so an idle connection does not keep the buffer of its largest burst.
+    private static let bufferKeepLimit = 1024
+
+    /// Starts a connection from `context`.
+    ///
+    /// - Parameters:
+    ///   - context: the loaded settings; a client context verifies the server against
+    ///     `serverName` (host name or IP address) unless it is insecure.
+    ///   - serverName: client: the name sent in SNI and checked against the certificate.
+    ///   - peer: who is on the other side, for error messages.
+    public init(context: TLSContext, serverName: String? = nil, peer: String) throws(TLSError) {
+        self.peer = peer
+        generation = context.generation
+        isServer = context.configuration.role == .server
+        OpenSSLErrorQueue.clear()
+        guard let ssl = SSL_new(generation.primary), let inbound = BIO_new(BIO_s_mem()), let outbound = BIO_new(BIO_s_mem()) else {
+            throw TLSError.fromQueue(kind: .configuration, operation: "TLS setup", target: peer, fallback: "out of memory")
+        }
+        self.ssl = ssl
+        self.inbound = inbound
+        self.outbound = outbound
+        uvtls_bio_set_mem_eof_return(inbound, -1)
+        SSL_set_bio(ssl, inbound, outbound)
+        var verifies = false
+        if isServer {
+            SSL_set_accept_state(ssl)
+        } else {
+            SSL_set_connect_state(ssl)
+            if case .insecureNoVerification = context.configuration.verification {
+            } else {
+                verifies = true
+            }
+            if let serverName, !serverName.isEmpty {
+                if Self.isIPAddress(serverName) {
+                    // SNI carries host names only (RFC 6066 §3); an address is checked as one.
+                    if verifies { X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), serverName) }
+                } else {
+                    uvtls_set_host_name(ssl, serverName)
+                    if verifies { SSL_set1_host(ssl, serverName) }
+                }
+            }
+        }
+        self.verifies = verifies
+        liveEngines.add(1, ordering: .relaxed)
+    }
+
+    deinit {
+        SSL_free(ssl)
+        liveEngines.subtract(1, ordering: .relaxed)
+    }
+
+    /// Engines alive in this process, for leak checks.
+    public static var liveCount: Int { liveEngines.load(ordering: .relaxed) }
+
+    // MARK: Ciphertext
+
+    /// Hands OpenSSL ciphertext that arrived from the peer.
+    public func feed(_ ciphertext: Bytes) {
+        guard ciphertext.count > 0 else { return }
+        ciphertext.withUnsafeBytes { buffer in
+            // A memory BIO takes everything (it grows); at most Int32.max per call.
+            var offset = 0
+            while offset < buffer.count {
+                let count = Int32(clamping: buffer.count - offset)
+                let written = BIO_write(inbound, buffer.baseAddress! + offset, count)  // Force-unwrap: count > 0.
+                if written <= 0 { break }
+                offset += Int(written)
+            }
+        }
+    }
+
+    /// Bytes of ciphertext waiting to be sent to the peer.
+    public var pendingOutputCount: Int { Int(BIO_ctrl_pending(outbound)) }
+
+    /// Takes the ciphertext waiting to be sent to the peer, if any.
+    public func takeOutput() -> Bytes? {
+        let count = pendingOutputCount
+        guard count > 0 else { return nil }
+        let storage = ByteStorage.make(capacity: count)
+        let read = storage.withBase { base in BIO_read(outbound, base, Int32(clamping: count)) }
+        if uvtls_bio_mem_capacity(outbound) > Self.bufferKeepLimit, BIO_ctrl_pending(outbound) == 0,
+            let fresh = BIO_new(BIO_s_mem())
+        {
+            SSL_set0_wbio(ssl, fresh)
+            outbound = fresh
+        }
+        guard read > 0 else { return nil }
+        return Bytes(storage: storage, offset: 0, count: Int(read))
+    }
+
+    // MARK: Handshake
+
+    /// Advances the handshake with the input fed so far; true once it is complete. Send
+    /// ``takeOutput()`` after each call (also after a throw: it may hold an alert).
+    ///
+    /// Throws ``TLSError`` when the handshake fails: a protocol error, an alert from the peer,
+    /// a certificate that does not verify (``TLSError/verifyResult`` says why).
+    public func handshake() throws(TLSError) -> Bool {
+        if isHandshakeComplete { return true }
+        OpenSSLErrorQueue.clear()
+        let status = SSL_do_handshake(ssl)
+        if status == 1 {
+            isHandshakeComplete = true
+            compactInbound()
+            return true
+        }
+        let error = SSL_get_error(ssl, status)
+        if error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE { return false }
+        var verifyResult: String?
+        if verifies {
+            let result = SSL_get_verify_result(ssl)
+            if result != X509_V_OK { verifyResult = String(cString: X509_verify_cert_error_string(result)) }
+        }
+        throw TLSError.fromQueue(
+            kind: .handshakeFailed, operation: "TLS handshake", target: peer, fallback: Self.describe(error),
+            verifyResult: verifyResult)
+    }
+
+    // MARK: Application data
+
+    /// Decrypts the next record's data, if a whole record has been fed.
+    ///
+    /// Throws ``TLSError`` (``TLSError/Kind/protocolViolation``) for a record that is malformed
+    /// or fails to authenticate; send ``takeOutput()`` (the alert), then close.
+    public func read() throws(TLSError) -> ReadResult {
+        OpenSSLErrorQueue.clear()
+        var count = 0
+        let result: ReadResult? = withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 1) { buffer in
+            // Force-unwrap: a 16 KiB allocation has a base address.
+            let status = SSL_read_ex(ssl, buffer.baseAddress!, buffer.count, &count)
+            if status == 1 { return .plaintext(Bytes(UnsafeRawBufferPointer(rebasing: buffer[..<count]))) }
+            return nil
+        }
+        if let result { return result }
+        let error = SSL_get_error(ssl, 0)
+        switch error {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+            compactInbound()
+            return .needsInput
+        case SSL_ERROR_ZERO_RETURN:
+            return .closed
+        default:
+            throw TLSError.fromQueue(kind: .protocolViolation, operation: "TLS read", target: peer, fallback: Self.describe(error))
+        }
+    }
+
+    /// Encrypts `plaintext` into records for the peer (collect them with ``takeOutput()``).
+    ///
+    /// Throws ``TLSError`` before the handshake finished or after ``shutdown()``.
+    public func write(_ plaintext: Bytes) throws(TLSError) {
+        guard plaintext.count > 0 else { return }
+        guard isHandshakeComplete, !isShutdownSent else {
+            throw TLSError(
+                kind: .protocolViolation, operation: "TLS write", target: peer,
+                reason: isShutdownSent ? "close_notify already sent" : "handshake not finished")
+        }
+        OpenSSLErrorQueue.clear()
+        var failure: Int32 = 0
+        plaintext.withUnsafeBytes { buffer in
+            var written = 0
+            // A memory BIO never pushes back, so each call writes all it is given.
+            if SSL_write_ex(ssl, buffer.baseAddress!, buffer.count, &written) != 1 {  // Force-unwrap: count > 0.
+                failure = SSL_get_error(ssl, 0)
+            }
+        }
+        if failure != 0 {
+            throw TLSError.fromQueue(kind: .protocolViolation, operation: "TLS write", target: peer, fallback: Self.describe(failure))
+        }
+    }
+
+    /// Queues close_notify (collect it with ``takeOutput()``); no more ``write(_:)``s after it.
+    /// Reading goes on until the peer's close_notify. Does nothing before the handshake finished.
+    public func shutdown() {
+        guard isHandshakeComplete, !isShutdownSent else { return }
+        isShutdownSent = true
+        OpenSSLErrorQueue.clear()
+        _ = SSL_shutdown(ssl)
+        OpenSSLErrorQueue.clear()
+    }
+
+    // MARK: Facts
+
+    /// The application protocol agreed through ALPN, if any.
+    public var negotiatedProtocol: String? {
+        var data: UnsafePointer<UInt8>?
+        var length: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &data, &length)
+        guard let data, length > 0 else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
+    }
+
+    /// The protocol version in use, as OpenSSL names it ("TLSv1.3").
+    public var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
+
+    /// The cipher suite in use, as OpenSSL names it ("TLS_AES_256_GCM_SHA384").
+    public var cipherSuite: String? { SSL_get_current_cipher(ssl).flatMap { SSL_CIPHER_get_name($0) }.map { String(cString: $0) } }
+
+    /// Server: the host name the client asked for (SNI), if any.
+    public var requestedServerName: String? {
+        SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name).map { String(cString: $0) }
+    }
+
+    /// True when the handshake resumed an earlier session (a ticket) instead of a full one.
+    public var isSessionReused: Bool { SSL_session_reused(ssl) == 1 }
+
+    // MARK: Helpers
+
+    /// Replaces the inbound BIO by a fresh one when it is empty but holds a large buffer.
+    private func compactInbound() {
+        guard BIO_ctrl_pending(inbound) == 0, uvtls_bio_mem_capacity(inbound) > Self.bufferKeepLimit,
+            let fresh = BIO_new(BIO_s_mem())
+        else { return }
+        uvtls_bio_set_mem_eof_return(fresh, -1)
+        SSL_set0_rbio(ssl, fresh)
+        inbound = fresh
+    }
+
+    private static func describe(_ error: Int32) -> String {
+        switch error {
+        case SSL_ERROR_SYSCALL: "unexpected end of input"
+        case SSL_ERROR_ZERO_RETURN: "peer sent close_notify"
+        default: "OpenSSL error \(error)"
+        }
+    }
+
+    private static func isIPAddress(_ name: String) -> Bool {
+        var address = in6_addr()
+        return inet_pton(AF_INET, name, &address) == 1 || inet_pton(AF_INET6, name, &address) == 1
+    }
+}
+
+/// The count behind ``TLSEngine/liveCount``.
+private let liveEngines = Atomic<Int>(0)

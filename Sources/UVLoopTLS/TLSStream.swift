@@ -1,0 +1,355 @@
+import UVLoop
+
+/// A TLS connection over any ``ByteStream`` (TCP, a Unix-domain socket), offering the plaintext
+/// through the same contract: `readLine`, `read`, `write`, `drain`, `flush`, `closeWrite`.
+///
+/// The socket stays in libuv: the wrapped stream carries the ciphertext, and a ``TLSEngine``
+/// turns it into plaintext and back on the loop's thread. Protocol code written against
+/// `some ByteStream` runs over it unchanged.
+///
+/// ```swift
+/// // Server: the handshake runs in the connection's own task, so accept never waits for it.
+/// let context = try TLSContext(.server(certificateChain: "cert.pem", privateKey: "key.pem"))
+/// while let connection = try? await listener.accept() {
+///     loop.spawn {
+///         let stream = try await TLSStream.accept(over: connection, context: context)
+///         while let line = try await stream.readLine() { try stream.write(line + "\n") }
+///         stream.close()
+///     }
+/// }
+///
+/// // Client:
+/// let stream = try await TLSStream.connect(host: "localhost", port: 3443, on: loop, configuration: .client())
+/// ```
+///
+/// Like every stream it belongs to its loop: use it from that loop's tasks. Errors: OpenSSL's
+/// are ``TLSError``s; the wrapped stream's `UVError`s pass through; a closed stream throws a
+/// `UVError` whose `isClosed` is true; each wait throws `CancellationError` when its task is
+/// cancelled. A peer that closes without close_notify ends the stream like one that sent it
+/// (see ``receivedCloseNotify``).
+public final class TLSStream: ByteStream {
+    /// The loop the stream belongs to.
+    public let loop: Loop
+    /// The stream carrying the ciphertext. Leave it alone while the TLS stream is open.
+    public let underlying: any ByteStream
+    /// The TLS state machine.
+    public let engine: TLSEngine
+    private var reader: LineReader
+    private var isAtEnd = false
+    private var readFailure: (any Error)?
+    private var writeFailure: (any Error)?
+    /// True once close_notify was queued (by ``closeWrite()`` or ``close()``).
+    private var isWriteClosed = false
+    /// True once ``close()`` was called.
+    public private(set) var isClosed = false
+    /// True if the peer ended with close_notify; false while open, or if it just closed the
+    /// connection, which may have cut the data short (length-delimited protocols detect that).
+    public private(set) var receivedCloseNotify = false
+
+    /// Plaintext is encrypted at most this many bytes at a time, so the engine's output buffer
+    /// stays small while a large write turns into records.
+    private static let writeSlice = 64 * 1024
+
+    /// Runs the handshake over `stream` as the context's role (client or server).
+    ///
+    /// - Parameters:
+    ///   - stream: a connected stream; the TLS stream owns it from now on, and closes it if the
+    ///     handshake fails.
+    ///   - context: the settings, certificates and keys; its ``TLSConfiguration/handshakeTimeout``
+    ///     bounds the handshake.
+    ///   - serverName: client: the name sent in SNI and checked against the certificate.
+    /// - Throws: ``TLSError`` when the handshake fails or times out, the stream's `UVError` when
+    ///   the connection fails, `CancellationError` when the task is cancelled.
+    public init(wrapping stream: any ByteStream, context: TLSContext, serverName: String? = nil) async throws {
+        loop = stream.loop
+        underlying = stream
+        reader = LineReader(maxLineLength: stream.maxLineLength)
+        let peer = Self.describePeer(of: stream, serverName: serverName)
+        do {
+            engine = try TLSEngine(context: context, serverName: serverName, peer: peer)
+        } catch {
+            stream.close()
+            throw error
+        }
+        try await handshake(timeout: context.configuration.handshakeTimeout)
+    }
+
+    /// Runs the handshake over `stream` with a context made from `configuration`.
+    ///
+    /// ```swift
+    /// let tcp = try await TCPStream.connect(host: "localhost", port: 3443, on: loop)
+    /// let tls = try await TLSStream(wrapping: tcp, configuration: .client(), serverName: "localhost")
+    /// ```
+    public convenience init(wrapping stream: any ByteStream, configuration: TLSConfiguration, serverName: String? = nil) async throws {
+        let context: TLSContext
+        do {
+            context = try TLSContext(configuration)
+        } catch {
+            stream.close()
+            throw error
+        }
+        try await self.init(wrapping: stream, context: context, serverName: serverName)
+    }
+
+    /// Server side: runs the handshake over an accepted connection, within the context's
+    /// handshake timeout. Call it in the connection's own task.
+    public static func accept(over connection: any ByteStream, context: TLSContext) async throws -> TLSStream {
+        try await TLSStream(wrapping: connection, context: context)
+    }
+
+    /// Client side: connects over TCP and runs the handshake, sending `host` as the server name
+    /// and verifying the certificate against it (unless the configuration is insecure).
+    ///
+    /// Failures read like `TLS handshake with localhost:3443 failed: certificate verify failed
+    /// (self-signed certificate in certificate chain)`.
+    public static func connect(
+        host: String, port: Int, on loop: Loop, configuration: TLSConfiguration = .client(), serverName: String? = nil
+    ) async throws -> TLSStream {
+        let context = try TLSContext(configuration)
+        return try await connect(host: host, port: port, on: loop, context: context, serverName: serverName)
+    }
+
+    /// Client side, with a context made once for many connections.
+    public static func connect(
+        host: String, port: Int, on loop: Loop, context: TLSContext, serverName: String? = nil
+    ) async throws -> TLSStream {
+        let connection = try await TCPStream.connect(host: host, port: port, on: loop)
+        return try await TLSStream(wrapping: connection, context: context, serverName: serverName ?? host)
+    }
+
+    /// "TLS " and the wrapped stream's description.
+    public var description: String { "TLS \(underlying.description)" }
+
+    /// The application protocol agreed through ALPN, if any.
+    public var negotiatedProtocol: String? { engine.negotiatedProtocol }
+
+    /// The protocol version in use ("TLSv1.3").
+    public var protocolVersion: String { engine.protocolVersion }
+
+    /// This end's socket address (the wrapped stream's).
+    public var localAddress: SocketAddress? { (underlying as? TCPStream)?.localAddress ?? underlying.localAddress }
+
+    /// The peer's socket address (the wrapped stream's).
+    public var peerAddress: SocketAddress? { Self.peerAddress(of: underlying) }
+
+    /// The longest line ``readLineBytes()`` accepts, in bytes without the terminator (by default
+    /// the wrapped stream's). Set it before reading.
+    public var maxLineLength: Int {
+        get { reader.maxLineLength }
+        set { reader = LineReader(maxLineLength: newValue) }
+    }
+
+    // MARK: Handshake
+
+    private func handshake(timeout: Duration) async throws {
+        do {
+            try await loop.withTimeout(timeout) { try await self.driveHandshake() }
+        } catch {
+            await abandon()
+            if error is TimeoutError {
+                throw TLSError(
+                    kind: .handshakeTimedOut, operation: "TLS handshake", target: engine.peer, reason: "timed out after \(timeout)")
+            }
+            throw error
+        }
+    }
+
+    private func driveHandshake() async throws {
+        while true {
+            let isComplete: Bool
+            do {
+                isComplete = try engine.handshake()
+            } catch {
+                try? sendOutput()
+                throw error
+            }
+            try sendOutput()
+            if isComplete { return }
+            guard let ciphertext = try await underlying.read() else {
+                throw TLSError(
+                    kind: .closedDuringHandshake, operation: "TLS handshake", target: engine.peer, reason: "connection closed by peer")
+            }
+            engine.feed(ciphertext)
+        }
+    }
+
+    /// After a failed handshake: gives an alert a moment to leave, then closes the connection.
+    private func abandon() async {
+        isClosed = true
+        if !underlying.isClosed && underlying.bufferedWriteCount > 0 && !Task.isCancelled {
+            _ = try? await loop.withTimeout(.seconds(1)) { try await self.underlying.flush() }
+        }
+        underlying.close()
+    }
+
+    // MARK: Reading
+
+    /// Reads whatever plaintext is available, waiting for at least one byte; `nil` at the end.
+    public func read() async throws -> Bytes? {
+        assertOnLoop("read")
+        while true {
+            if let bytes = reader.takeAll() { return bytes }
+            if isAtEnd { return nil }
+            try await receive()
+        }
+    }
+
+    /// Reads the next line, terminator included, exactly as received; `nil` at the end. A line
+    /// over ``maxLineLength`` throws `LineTooLongError` and is skipped.
+    public func readLineBytes() async throws -> Bytes? {
+        assertOnLoop("readLine")
+        while true {
+            if let line = try reader.nextLine() { return line }
+            if isAtEnd { return reader.finish() }
+            try await receive()
+        }
+    }
+
+    /// Decrypts at least one more record into `reader`, or reaches the end of the stream.
+    private func receive() async throws {
+        while true {
+            if isClosed { throw closedError("read from") }
+            if let readFailure { throw readFailure }
+            let result: TLSEngine.ReadResult
+            do {
+                result = try engine.read()
+            } catch {
+                readFailure = error
+                try? sendOutput()
+                throw error
+            }
+            // Reading may answer the peer (a key update); a failure to send shows on the next write.
+            do { try sendOutput() } catch { writeFailure = writeFailure ?? error }
+            switch result {
+            case .plaintext(let bytes):
+                reader.append(bytes)
+                return
+            case .closed:
+                receivedCloseNotify = true
+                isAtEnd = true
+                return
+            case .needsInput:
+                let ciphertext: Bytes?
+                do {
+                    ciphertext = try await underlying.read()
+                } catch {
+                    if isClosed { throw closedError("read from") }
+                    if !(error is CancellationError) { readFailure = error }
+                    throw error
+                }
+                if isClosed { throw closedError("read from") }
+                guard let ciphertext else {
+                    isAtEnd = true
+                    return
+                }
+                engine.feed(ciphertext)
+            }
+        }
+    }
+
+    // MARK: Writing
+
+    /// Encrypts `bytes` and queues the records on the wrapped stream; never waits.
+    ///
+    /// Throws a `UVError` if the stream is closed (or its writing side, after ``closeWrite()``),
+    /// the wrapped stream's error if an earlier write failed.
+    public func write(_ bytes: Bytes) throws {
+        assertOnLoop("write")
+        if isClosed || isWriteClosed { throw closedError("write to") }
+        if let writeFailure { throw writeFailure }
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(offset + Self.writeSlice, bytes.count)
+            do {
+                try engine.write(offset == 0 && end == bytes.count ? bytes : bytes.slice(offset..<end))
+                try sendOutput()
+            } catch {
+                writeFailure = error
+                throw error
+            }
+            offset = end
+        }
+    }
+
+    /// Ciphertext queued on the wrapped stream and not yet taken by the kernel.
+    public var bufferedWriteCount: Int { underlying.bufferedWriteCount }
+
+    /// Waits while the wrapped stream's queue is over its high water mark (backpressure).
+    public func drain() async throws {
+        if isClosed { throw closedError("drain") }
+        try await underlying.drain()
+    }
+
+    /// Waits until every queued record has been handed to the kernel.
+    public func flush() async throws {
+        if isClosed { throw closedError("flush") }
+        try await underlying.flush()
+    }
+
+    /// Sends close_notify, then closes the wrapped stream's writing side once everything queued
+    /// is written; reading goes on until the peer's close_notify or end of stream.
+    public func closeWrite() async throws {
+        assertOnLoop("closeWrite")
+        if isClosed { throw closedError("shut down") }
+        guard !isWriteClosed else { return }
+        isWriteClosed = true
+        engine.shutdown()
+        try sendOutput()
+        try await underlying.closeWrite()
+    }
+
+    /// Closes the stream: a task waiting to read gets a `UVError` (`ECANCELED`). Queued records
+    /// and close_notify are given up to a second to leave, then the wrapped stream is closed
+    /// (so it closes an iteration or so later, not at once). Calling it twice is harmless.
+    public func close() {
+        assertOnLoop("close")
+        guard !isClosed else { return }
+        isClosed = true
+        reader = LineReader(maxLineLength: reader.maxLineLength)
+        guard !underlying.isClosed else { return }
+        if !isWriteClosed && writeFailure == nil {
+            isWriteClosed = true
+            engine.shutdown()
+            try? sendOutput()
+        }
+        guard underlying.bufferedWriteCount > 0 else {
+            underlying.close()
+            return
+        }
+        let underlying = underlying
+        let loop = loop
+        loop.spawn {
+            defer { underlying.close() }
+            _ = try? await loop.withTimeout(.seconds(1)) { try await underlying.flush() }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Misuse from another thread is a programming error, caught in debug builds.
+    private func assertOnLoop(_ operation: String) {
+        assert(loop.isOnLoopThread, "TLSStream.\(operation) called off its loop's thread")
+    }
+
+    private func sendOutput() throws {
+        if let ciphertext = engine.takeOutput() { try underlying.write(ciphertext) }
+    }
+
+    private func closedError(_ operation: String) -> UVError {
+        UVError(code: UVError.Code.cancelled, operation: operation, target: "closed \(description)")
+    }
+
+    /// The stream's peer address. `Stream` conforms to `ByteStream` with the protocol's default
+    /// (`nil`), which `TCPStream`'s own property cannot override, so a TCP stream is asked directly.
+    private static func peerAddress(of stream: any ByteStream) -> SocketAddress? {
+        (stream as? TCPStream)?.peerAddress ?? stream.peerAddress
+    }
+
+    private static func describePeer(of stream: any ByteStream, serverName: String?) -> String {
+        let address = peerAddress(of: stream)
+        if let serverName, !serverName.isEmpty {
+            return address.map { "\(serverName):\($0.port)" } ?? serverName
+        }
+        return address?.description ?? stream.description
+    }
+}
