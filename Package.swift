@@ -71,6 +71,7 @@ let package = Package(
             dependencies: [
                 "ChatProtocol",
                 "UVLoop",
+                "UVLoopRedis",
                 "UVLoopTLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
