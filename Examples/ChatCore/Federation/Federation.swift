@@ -306,11 +306,12 @@ public final class Federation {
                     Bytes(String(Self.milliseconds(settings.nameTTL))), Bytes(prefix), Bytes(String(settings.streamLength)),
                 ]
                 // Names whose join is still in the outbox are claimed by its append, not here.
-                let pending = Set(outbox.compactMap { outbound -> String? in
-                    if case .joined(let name) = outbound.event { return Nickname.key(name) }
-                    if case .renamed(_, let name) = outbound.event { return Nickname.key(name) }
-                    return nil
-                })
+                let pending = Set(
+                    outbox.compactMap { outbound -> String? in
+                        if case .joined(let name) = outbound.event { return Nickname.key(name) }
+                        if case .renamed(_, let name) = outbound.event { return Nickname.key(name) }
+                        return nil
+                    })
                 for participant in room.participants where !pending.contains(Nickname.key(participant.name)) {
                     arguments += [Bytes(participant.name), Bytes(Nickname.key(participant.name))]
                 }
