@@ -12,9 +12,9 @@ command -v nc >/dev/null || need+=(netcat-openbsd)
 command -v gcc >/dev/null || need+=(gcc)
 command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
-command -v redis-server >/dev/null || need+=(redis-server)  # UVLoopRedisTests start their own
 pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)
 command -v openssl >/dev/null || need+=(openssl)
+command -v redis-server >/dev/null || need+=(redis-server)  # UVLoopRedisTests start their own
 
 if ((${#need[@]})); then
     echo "setup: installing ${need[*]}" >&2

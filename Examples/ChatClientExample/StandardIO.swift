@@ -7,7 +7,7 @@ import UVLoop
 /// Standard input as a stream (terminal, pipe, socket) or, for a regular file or `/dev/null`,
 /// which libuv cannot poll, as a file read through the loop's thread pool.
 enum StandardInput {
-    case stream(Stream)
+    case stream(any ByteStream)
     case file(File)
 
     static func open(on loop: Loop) async throws -> StandardInput {
@@ -37,7 +37,7 @@ enum StandardInput {
 /// Standard output as a stream (terminal, pipe, socket) or, for a regular file, the descriptor
 /// written directly (a regular file never makes a writer wait for a reader).
 enum StandardOutput {
-    case stream(Stream)
+    case stream(any ByteStream)
     case file
 
     static func open(on loop: Loop) throws -> StandardOutput {

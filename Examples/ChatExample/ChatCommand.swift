@@ -25,15 +25,15 @@ struct ChatCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Also listen for TLS on this port (0 picks a free one); its participants join the same room. Needs --tls-cert and --tls-key; chat with `openssl s_client -quiet -connect 127.0.0.1:PORT`.",
+            "Also listen for TLS on this port (0 picks a free one); its participants join the same room. Needs --tls-cert and --tls-key; chat with `openssl s_client -quiet -connect 127.0.0.1:PORT`. (default: no TLS listener)",
             valueName: "port"))
     var tlsPort: Int?
 
     @Option(
-        help: ArgumentHelp("The TLS certificate chain (PEM). SIGHUP reads it again.", valueName: "file"))
+        help: ArgumentHelp("The TLS certificate chain (PEM). SIGHUP reads it again. (default: none)", valueName: "file"))
     var tlsCert: String?
 
-    @Option(help: ArgumentHelp("The TLS certificate's private key (PEM). SIGHUP reads it again.", valueName: "file"))
+    @Option(help: ArgumentHelp("The TLS certificate's private key (PEM). SIGHUP reads it again. (default: none)", valueName: "file"))
     var tlsKey: String?
 
     @Option(
