@@ -209,11 +209,16 @@ public final class Federation {
     private func lostClaim(_ event: RoomEvent) {
         switch event {
         case .joined(let name):
+            // The others never heard of `name`: they are told of a join under the new one.
             guard let participant = room.participant(named: name) else { return }
+            let relay = room.relay
+            room.relay = nil
+            defer { room.relay = relay }
             var candidate = "\(name)-\(Int.random(in: 1000...9999))"
             while (try? room.rename(participant, to: candidate)) == nil, participant.isPresent {
                 candidate = "\(name)-\(Int.random(in: 1000...9999))"
             }
+            if participant.isPresent { enqueue(.joined(candidate)) }
         case .renamed(let old, let new):
             guard let participant = room.participant(named: new) else { return }
             room.restoreName(participant, to: old)
