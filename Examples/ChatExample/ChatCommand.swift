@@ -106,7 +106,7 @@ struct ChatCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Federate: one room across every process using this Redis (redis://HOST:PORT[/DB]). Lines, joins, leaves and renames are relayed both ways; names are unique across processes.",
+            "Federate: one room across every process using this Redis (redis://HOST:PORT[/DB]). Lines, joins, leaves and renames are relayed both ways; names are unique across processes. (default: none, one process alone)",
             valueName: "url"))
     var redis: String?
 
