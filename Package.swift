@@ -8,9 +8,9 @@ let package = Package(
         .library(name: "UVLoop", targets: ["UVLoop"]),
         .library(name: "UVLoopCodecs", targets: ["UVLoopCodecs"]),
         .library(name: "UVLoopServiceLifecycle", targets: ["UVLoopServiceLifecycle"]),
+        .library(name: "UVLoopRedis", targets: ["UVLoopRedis"]),
         .library(name: "UVLoopTLS", targets: ["UVLoopTLS"]),
         .executable(name: "ChatClientExample", targets: ["ChatClientExample"]),
-        .library(name: "UVLoopRedis", targets: ["UVLoopRedis"]),
         .executable(name: "ChatExample", targets: ["ChatExample"]),
         .executable(name: "EchoExample", targets: ["EchoExample"]),
         .executable(name: "SeedChatExample", targets: ["SeedChatExample"]),
@@ -18,6 +18,8 @@ let package = Package(
         .executable(name: "UDPEchoExample", targets: ["UDPEchoExample"]),
         .executable(name: "RunExample", targets: ["RunExample"]),
         .executable(name: "TailExample", targets: ["TailExample"]),
+        .library(name: "UVLoopWebSocket", targets: ["UVLoopWebSocket"]),
+        .executable(name: "WebSocketEchoExample", targets: ["WebSocketEchoExample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,6 +31,12 @@ let package = Package(
             name: "CLibUV",
             pkgConfig: "libuv",
             providers: [.apt(["libuv1-dev"])]
+        ),
+        // zlib, for WebSocket permessage-deflate (RFC 7692).
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
         ),
         .systemLibrary(
             name: "COpenSSL",
@@ -52,7 +60,7 @@ let package = Package(
         ),
         .executableTarget(name: "TLSFuzz", dependencies: ["FuzzDriver", "UVLoopCodecs", "UVLoopTLS"], path: "Fuzz/TLSFuzz"),
         // Loop-free codecs: bytes, lines and the protocol codecs; no I/O, so fuzzable alone.
-        .target(name: "UVLoopCodecs"),
+        .target(name: "UVLoopCodecs", dependencies: ["CZlib"]),
         .target(
             name: "UVLoop",
             dependencies: ["CLibUV", "UVLoopCodecs"],
@@ -73,6 +81,7 @@ let package = Package(
                 "UVLoop",
                 "UVLoopRedis",
                 "UVLoopTLS",
+                "UVLoopWebSocket",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/ChatCore"
@@ -164,6 +173,22 @@ let package = Package(
         .executableTarget(name: "RESPDecoderFuzz", dependencies: ["FuzzDriver", "UVLoopCodecs"], path: "Fuzz/RESPDecoderFuzz"),
         .executableTarget(
             name: "TextSanitizerFuzz", dependencies: ["FuzzDriver", "ChatProtocol", "UVLoopCodecs"], path: "Fuzz/TextSanitizerFuzz"),
+        .executableTarget(
+            name: "WebSocketFrameFuzz", dependencies: ["FuzzDriver", "UVLoopCodecs"], path: "Fuzz/WebSocketFrameFuzz"),
+        // WebSocket (RFC 6455, RFC 7692) sessions over any ByteStream.
+        .target(name: "UVLoopWebSocket", dependencies: ["UVLoop"]),
+        .executableTarget(
+            name: "WebSocketEchoExample",
+            dependencies: [
+                "UVLoopWebSocket",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/WebSocketEchoExample"
+        ),
+        .testTarget(
+            name: "UVLoopWebSocketTests",
+            dependencies: ["UVLoopWebSocket", "UVLoopTestSupport"]
+        ),
         // Helpers the test targets share: a test's own loop, with a failure on any handle left open.
         .target(
             name: "UVLoopTestSupport",

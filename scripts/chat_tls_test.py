@@ -212,6 +212,14 @@ def run(server, directory, cert, key, old_cert, client_binary):
     tcp1, tcp2 = Client(server.port), Client(server.port)
     room = [tls12, tls13, tcp1, tcp2]
     check("every line reaches everyone else (TLS 1.2, TLS 1.3, two TCP)", all_hear(room, room, "hello"))
+    # The room's defences apply over TLS: line cap, control characters, names.
+    tls12.send("y" * 5000)
+    check("a TLS participant's over-long line is refused", "longer than 4096 bytes" in tls12.expect("longer than"))
+    tls12.sock.sendall(b"bell\x07and\x1b[31mescape\n")
+    relayed = tcp1.expect(f"{tls12.name}: bell")
+    check("control characters are stripped from TLS lines", "\x07" not in relayed and "\x1b" not in relayed, repr(relayed))
+    tls12.send(f"/nick {tcp1.name}")
+    check("a TLS participant cannot take a TCP participant's name", "taken" in tls12.expect("taken"))
     tls13.send("/who")
     who = tls13.expect("In the room")
     check("/who over TLS lists TCP and TLS participants", all(c.name in who for c in room), who)

@@ -24,8 +24,12 @@ python3 scripts/chat_features_test.py .build/release/ChatExample
 python3 scripts/examples_smoke_test.py .build/release
 python3 scripts/tls_chat_client_test.py .build/release/ChatClientExample
 python3 scripts/chat_tls_test.py .build/release
+python3 scripts/chat_browser_test.py .build/release/ChatExample
+python3 scripts/chat_websocket_test.py .build/release/ChatExample
 python3 scripts/chat_federation_test.py .build/release/ChatExample  # ~30 s: 3+ processes through redis-server
 UVLOOP_TLS_LEAK_ROUNDS=3000 swift test --skip-build --filter TLSLeakTests
+python3 scripts/ws_interop_test.py .build/release/WebSocketEchoExample
+bash scripts/autobahn.sh --binary .build/release/WebSocketEchoExample
 
 echo "== reliability: sanitizers, fuzzing, fault injection, churn, descriptor exhaustion (RELIABILITY.md)"
 bash scripts/sanitize.sh

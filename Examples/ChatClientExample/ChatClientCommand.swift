@@ -91,14 +91,19 @@ final class ChatClient {
             return "\(error)"
         }
         defer { connection.close() }
-        let input = try await StandardInput.open(on: loop)
-        let output = try StandardOutput.open(on: loop)
+        // Standard input and output are streams whatever they are: a terminal, a pipe, a socket,
+        // a file or /dev/null.
+        let input = try Stream.standardInput(on: loop)
+        let output = try Stream.standardOutput(on: loop)
         let finished = Event(on: loop)
 
         let receiver = loop.spawn { [self] in
             defer { finished.set() }
             do {
-                while let line = try await connection.readLineBytes() { try await output.write(line) }
+                while let line = try await connection.readLineBytes() {
+                    try output.write(line)
+                    try await output.drain()
+                }
             } catch is CancellationError {
             } catch {
                 failure = failure ?? "connection to \(options.host):\(options.port) failed: \(error)"
@@ -126,7 +131,7 @@ final class ChatClient {
         receiver.cancel()
         await sender.value
         await receiver.value
-        await input.close()
+        input.close()
         try? await output.flush()
         output.close()
         return failure

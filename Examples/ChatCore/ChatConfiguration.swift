@@ -9,6 +9,9 @@ public struct ChatConfiguration: Sendable {
     public var port = 3000
     /// A TLS listener beside the plaintext one, if any; its participants share the room.
     public var tls: ChatTLSSettings?
+    /// The port of the web listener, if any: the chat page at `/`, the room over WebSocket at
+    /// `/chat`, `/health` and `/metrics`.
+    public var httpPort: Int?
     /// The seed's protocol: lines relayed byte for byte; no welcome, names, commands or flood limit.
     public var isPlain = false
     /// In plain mode, print every chat line to the console as `Chat: ...`.

@@ -91,6 +91,8 @@ extension ChatServer {
 }
 
 extension Participant {
-    /// The socket under a TLS participant's stream, which shutdown flushes.
-    var underlyingStream: Stream? { (stream as? TLSStream)?.underlying as? Stream }
+    /// The socket under a TLS or WebSocket participant's stream, which shutdown flushes.
+    var underlyingStream: Stream? {
+        ((stream as? TLSStream)?.underlying ?? (stream as? WebSocketLineStream)?.socket.stream) as? Stream
+    }
 }

@@ -26,7 +26,11 @@ public final class ChatServer {
     private let listener: TCPListener
     /// The TLS listener and the certificates its handshakes start from, if any.
     let tls: (listener: TCPListener, context: TLSContext)?
-    /// TLS connections accepted whose handshake has not ended: they count against the cap.
+    /// The web listener (`--http-port`): the chat page, the room over WebSocket, health, metrics.
+    let web: TCPListener?
+    /// The port of the web listener, if there is one.
+    public var httpPort: Int? { web?.port }
+    /// TLS and WebSocket connections accepted whose handshake has not ended: they count against the cap.
     var handshakes = 0
     private let shutdown: GracefulShutdown
     let log: Logger
@@ -65,10 +69,18 @@ public final class ChatServer {
             throw error
         }
         do {
+            web = try configuration.httpPort.map { try TCPListener(host: configuration.host, port: $0, on: loop) }
+        } catch {
+            listener.close()
+            tls?.listener.close()
+            throw error
+        }
+        do {
             shutdown = try GracefulShutdown(on: loop)
         } catch {
             listener.close()
             tls?.listener.close()
+            web?.close()
             throw error
         }
         port = listener.port
@@ -93,16 +105,20 @@ public final class ChatServer {
         )
         federation?.start()
         let tlsTasks = startTLS()
+        let webTask = startWeb()
         let watcher = loop.spawn {
             guard let signal = try? await self.shutdown.wait() else { return }
             self.log.notice("\(signal) received: shutting down")
             self.listener.close()
             self.tls?.listener.close()
+            self.web?.close()
         }
         await SessionContext.$current.withValue(LoopBound(context, on: loop)) { await acceptConnections() }
         watcher.cancel()
         tls?.listener.close()
         for task in tlsTasks { task.cancel() }
+        web?.close()
+        webTask?.cancel()
         await shutDown()
         await federation?.finish(within: configuration.shutdownTimeout)
         console.say("ChatServer exiting.")
@@ -116,36 +132,41 @@ public final class ChatServer {
         // count of those in between; the listener itself backs off before it tries again.
         var lastFailureReport: ContinuousClock.Instant?
         var unreportedFailures = 0
-        while true {
-            let stream: TCPStream
-            do {
-                stream = try await listener.accept()
-            } catch {
-                if listener.isClosed || error is CancellationError { return }
-                let now = ContinuousClock.now
-                if let last = lastFailureReport, now - last < .seconds(10) {
-                    unreportedFailures += 1
-                } else {
-                    let since = unreportedFailures > 0 ? " (\(unreportedFailures) more since the last report)" : ""
-                    log.error("accepting failed: \(error)\(since); the listener backs off and retries")
-                    lastFailureReport = now
-                    unreportedFailures = 0
-                }
-                continue
-            }
-            if room.count + handshakes >= participantLimit {
-                refuse(stream)
-                continue
-            }
-            if configuration.isPlain {
-                room.join(stream)
-                // The closure captures the stream alone, which then serves as its context (no
-                // heap block); the session finds the server's context as a task-local value.
-                loop.spawn { await PlainSession.run(stream) }
+        let report = { [log] (error: any Error) in
+            let now = ContinuousClock.now
+            if let last = lastFailureReport, now - last < .seconds(10) {
+                unreportedFailures += 1
             } else {
-                let session = ChatSession(participant: room.admit(stream), context: context)
-                loop.spawn { await session.run() }
+                let since = unreportedFailures > 0 ? " (\(unreportedFailures) more since the last report)" : ""
+                log.error("accepting failed: \(error)\(since); the listener backs off and retries")
+                lastFailureReport = now
+                unreportedFailures = 0
             }
+        }
+        // `connections` ends when the listener closes (a shutdown signal) or this task is cancelled.
+        while !listener.isClosed && !Task.isCancelled {
+            do {
+                for try await stream in listener.connections(onFailure: report) { admit(stream) }
+            } catch {
+                report(error)  // unexpected, but the listener backs off before it tries again
+            }
+        }
+    }
+
+    /// Admits `stream` to the room, or refuses it when the room is full.
+    private func admit(_ stream: TCPStream) {
+        if room.count + handshakes >= participantLimit {
+            refuse(stream)
+            return
+        }
+        if configuration.isPlain {
+            room.join(stream)
+            // The closure captures the stream alone, which then serves as its context (no
+            // heap block); the session finds the server's context as a task-local value.
+            loop.spawn { await PlainSession.run(stream) }
+        } else {
+            let session = ChatSession(participant: room.admit(stream), context: context)
+            loop.spawn { await session.run() }
         }
     }
 

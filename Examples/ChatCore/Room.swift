@@ -82,6 +82,8 @@ public final class Room {
     /// Connections found over their queue bound, disconnected once the current broadcast ends.
     private var overBound: [TCPStream] = []
     private var overBoundLinks: [Participant] = []
+    /// Lines relayed, bytes out and departures by cause, for `GET /metrics`.
+    public private(set) var metrics = RoomMetrics()
     private var isDisconnectingSlow = false
     /// Told of every local line, join, departure and rename, for other processes to relay
     /// (see `Federation/`); `nil` without federation.
@@ -225,6 +227,7 @@ public final class Room {
     /// Says that a bare connection left: `Participant left chat.`, and the log. `peer` is its
     /// address, read before it was closed.
     public func announceDeparture(of stream: TCPStream, peer: SocketAddress?, _ departure: Departure) {
+        metrics.record(departure)
         console.say("Participant left chat.")
         let who = peer?.description ?? "unknown address"
         switch departure {
@@ -239,6 +242,7 @@ public final class Room {
     /// Says that `participant` left: to the others in chat mode (not while closing), as
     /// `Participant left chat.` in plain mode, and in the log.
     public func announceDeparture(of participant: Participant, _ departure: Departure) {
+        metrics.record(departure)
         if !isPlain { relay?(.left(participant.name, ChatText.left(participant.name, departure))) }
         if isPlain {
             console.say("Participant left chat.")
@@ -336,6 +340,7 @@ public final class Room {
     /// ``broadcast(_:from:)`` without telling ``relay``: for what is said to this room only.
     private func deliver(_ line: Bytes, except sender: Participant?) {
         guard !isClosing else { return }
+        count(line, from: sender != nil)
         Stream.broadcast(line, to: roster.elements, except: sender?.tcp, queueLimit: maxQueuedBytes) { overBound.append($0) }
         if !links.elements.isEmpty { relayToLinks(line, except: sender) }
         if !overBound.isEmpty || !overBoundLinks.isEmpty { disconnectSlowReaders() }
@@ -349,10 +354,18 @@ public final class Room {
 
     private func deliver(_ line: Bytes, except sender: TCPStream?) {
         guard !isClosing else { return }
+        count(line, from: sender != nil)
         // Closed or failed streams are skipped: their own tasks see that when they next read.
         Stream.broadcast(line, to: roster.elements, except: sender, queueLimit: maxQueuedBytes) { overBound.append($0) }
         if !links.elements.isEmpty { relayToLinks(line, except: nil) }
         if !overBound.isEmpty || !overBoundLinks.isEmpty { disconnectSlowReaders() }
+    }
+
+    /// Counts a broadcast line for the metrics (the recipients as present; a closed one is
+    /// counted until its task notices).
+    private func count(_ line: Bytes, from hasSender: Bool) {
+        metrics.linesRelayed += 1
+        metrics.bytesOut += line.count * max(0, count - (hasSender ? 1 : 0))
     }
 
     /// The slow path of a broadcast: a write per participant over a stream other than TCP, each
@@ -372,6 +385,7 @@ public final class Room {
 
     /// Writes `line` to one participant, disconnecting it if that would take its queue over the bound.
     public func send(_ line: Bytes, to participant: Participant) {
+        metrics.bytesOut += line.count
         guard let tcp = participant.tcp else {
             if isOverBound(after: line, to: participant.stream) {
                 overBoundLinks.append(participant)

@@ -30,6 +30,12 @@ struct ChatCommand: ParsableCommand {
     var tlsPort: Int?
 
     @Option(
+        help: ArgumentHelp(
+            "Also serve the chat in a browser on this port: the page at /, the room over WebSocket at /chat, /health and /metrics (Prometheus). (default: none)",
+            valueName: "port"))
+    var httpPort: Int?
+
+    @Option(
         help: ArgumentHelp("The TLS certificate chain (PEM). SIGHUP reads it again. (default: none)", valueName: "file"))
     var tlsCert: String?
 
@@ -155,6 +161,7 @@ struct ChatCommand: ParsableCommand {
         } else if tlsCert != nil || tlsKey != nil {
             throw ValidationError("--tls-cert and --tls-key need --tls-port")
         }
+        if httpPort != nil && plain { throw ValidationError("--http-port is for chat mode, not --plain") }
         if tlsHandshakeTimeout <= 0 || !tlsHandshakeTimeout.isFinite {
             throw ValidationError("--tls-handshake-timeout must be positive")
         }
@@ -173,6 +180,7 @@ struct ChatCommand: ParsableCommand {
         configuration.maxParticipants = maxParticipants
         configuration.largeRoomThreshold = largeRoom
         configuration.shutdownTimeout = .milliseconds(Int64((shutdownTimeout * 1000).rounded()))
+        configuration.httpPort = httpPort
         if let tlsPort, let tlsCert, let tlsKey {
             var tls = ChatTLSSettings(port: tlsPort, certificateFile: tlsCert, privateKeyFile: tlsKey)
             tls.handshakeTimeout = .milliseconds(Int64((tlsHandshakeTimeout * 1000).rounded(.up)))

@@ -32,15 +32,13 @@ struct EchoCommand: ParsableCommand {
         let loops = loops
         try LoopGroup.run(count: loops) { loop, index in
             let server = try TCPListener(host: host, port: port, reusePort: loops > 1, on: loop)
+            let shutdown = try loop.onShutdownSignal { _ in server.close() }
+            defer { shutdown.close() }
             if index == 0 {
                 print("EchoServer starting up on port \(server.port) with \(loops) loop(s)")
                 fflush(nil)
             }
-            loop.spawn {
-                _ = try await loop.waitForSignal([.interrupt, .terminate])
-                server.close()
-            }
-            while let client = try? await server.accept() {
+            for try await client in server.connections {
                 loop.spawn {
                     defer { client.close() }
                     while let bytes = try await client.read() {

@@ -36,13 +36,11 @@ struct ProxyCommand: ParsableCommand {
         let targetPort = targetPort
         try Loop.run { loop in
             let server = try TCPListener(host: listenHost, port: listenPort, on: loop)
+            let shutdown = try loop.onShutdownSignal { _ in server.close() }
+            defer { shutdown.close() }
             print("ProxyExample listening on port \(server.port), forwarding to \(targetHost):\(targetPort)")
             fflush(nil)
-            loop.spawn {
-                _ = try await loop.waitForSignal([.interrupt, .terminate])
-                server.close()
-            }
-            while let client = try? await server.accept() {
+            for try await client in server.connections {
                 loop.spawn {
                     defer { client.close() }
                     let target: TCPStream

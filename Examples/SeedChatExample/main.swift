@@ -10,14 +10,12 @@ final class Participants {
 }
 
 try Loop.run { loop in
-    print("ChatServer starting up on port \(port)")
     let server = try TCPListener(host: "0.0.0.0", port: port, on: loop)
+    let shutdown = try loop.onShutdownSignal { _ in server.close() }
+    defer { shutdown.close() }
+    print("ChatServer starting up on port \(port)")
     let participants = Participants()
-    loop.spawn {
-        _ = try await loop.waitForSignal([.interrupt, .terminate])
-        server.close()
-    }
-    while let connection = try? await server.accept() {
+    for try await connection in server.connections {
         print("Participant joined chat.")
         participants.streams.append(connection)
         loop.spawn {

@@ -27,10 +27,8 @@ struct TailCommand: ParsableCommand {
         let path = path
         let lines = lines
         try Loop.run { loop in
-            loop.spawn {
-                _ = try await loop.waitForSignal([.interrupt, .terminate])
-                loop.stop()
-            }
+            let shutdown = try loop.onShutdownSignal { _ in loop.stop() }
+            defer { shutdown.close() }
             let file = try await File.open(path, on: loop)
             do {
                 // Watching starts before the first read, so no append between the two is missed.

@@ -26,12 +26,10 @@ struct UDPEchoCommand: ParsableCommand {
         let port = port
         try Loop.run { loop in
             let socket = try UDPSocket(host: host, port: port, on: loop)
+            let shutdown = try loop.onShutdownSignal { _ in socket.close() }
+            defer { shutdown.close() }
             print("UDPEchoExample listening on port \(socket.localAddress?.port ?? port)")
             fflush(nil)
-            loop.spawn {
-                _ = try await loop.waitForSignal([.interrupt, .terminate])
-                socket.close()
-            }
             for try await datagram in socket.datagrams {
                 do {
                     try await socket.send(datagram.data, to: datagram.sender)

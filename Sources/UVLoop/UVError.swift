@@ -14,12 +14,15 @@ public struct UVError: Error, Sendable, Hashable, CustomStringConvertible {
     public let operation: String
     /// The address or name it was being done to, if any (`127.0.0.1:3000`).
     public let target: String?
+    /// What to do instead, when the error says more than libuv's message (`host must be …`).
+    public let hint: String?
 
     /// Creates an error from a libuv status code.
-    public init(code: Int32, operation: String, target: String? = nil) {
+    public init(code: Int32, operation: String, target: String? = nil, hint: String? = nil) {
         self.code = code
         self.operation = operation
         self.target = target
+        self.hint = hint
     }
 
     /// libuv's symbolic name for the code, such as `ECONNREFUSED`.
@@ -30,14 +33,20 @@ public struct UVError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         let subject = target.map { "\(operation) \($0)" } ?? operation
-        return "\(subject) failed: \(name) (\(message))"
+        return "\(subject) failed: \(name) (\(message))" + (hint.map { ": \($0)" } ?? "")
     }
 
-    /// True when the operation failed because the stream or handle was closed on this side,
-    /// whatever the operation (read, write, drain, flush, an option).
-    public var isClosed: Bool { target?.hasPrefix("closed ") == true }
+    /// True when the operation failed because the stream, socket or listener was closed on this
+    /// side, before or during the call, whatever the operation (read, write, drain, flush,
+    /// closeWrite, send, receive, accept, an option): its code is ``Code/closed``.
+    ///
+    /// ```swift
+    /// do { try await stream.flush() } catch let error as UVError where error.isClosed { return }
+    /// ```
+    public var isClosed: Bool { code == Code.closed }
 
-    /// True when the peer went away: it reset the connection, or it is gone while we write.
+    /// True when the peer went away: it reset the connection (`ECONNRESET`), or it is gone
+    /// while we write (`EPIPE`).
     public var isConnectionReset: Bool { code == Code.connectionReset || code == Code.brokenPipe }
 
     /// Throws a `UVError` when `status` is negative; returns it otherwise.
@@ -61,11 +70,14 @@ extension UVError {
         public static let addressInUse = Int32(UV_EADDRINUSE.rawValue)
         /// Writing to a connection whose reading side is gone.
         public static let brokenPipe = Int32(UV_EPIPE.rawValue)
-        /// The operation was cancelled.
+        /// The stream, socket or listener was closed on this side (libuv's `ECANCELED`, which it
+        /// also gives the requests a close cuts short). See ``UVError/isClosed``.
+        public static let closed = Int32(UV_ECANCELED.rawValue)
+        /// libuv's `ECANCELED`: the same code as ``closed``, the name libuv gives it.
         public static let cancelled = Int32(UV_ECANCELED.rawValue)
         /// The operation timed out.
         public static let timedOut = Int32(UV_ETIMEDOUT.rawValue)
-        /// The handle or stream is closed.
+        /// A file descriptor that is not open (a closed stream throws ``closed`` instead).
         public static let badFileDescriptor = Int32(UV_EBADF.rawValue)
         /// End of stream.
         public static let endOfFile = Int32(UV_EOF.rawValue)
@@ -79,5 +91,31 @@ extension UVError {
         public static let invalidArgument = Int32(UV_EINVAL.rawValue)
         /// Not connected.
         public static let notConnected = Int32(UV_ENOTCONN.rawValue)
+        /// No such file or directory.
+        public static let notFound = Int32(UV_ENOENT.rawValue)
+        /// The file or directory already exists.
+        public static let alreadyExists = Int32(UV_EEXIST.rawValue)
+        /// Permission denied.
+        public static let permissionDenied = Int32(UV_EACCES.rawValue)
+        /// Operation not permitted.
+        public static let notPermitted = Int32(UV_EPERM.rawValue)
+        /// The connection was aborted (a client gone before it was accepted).
+        public static let connectionAborted = Int32(UV_ECONNABORTED.rawValue)
+        /// A path component is not a directory.
+        public static let notADirectory = Int32(UV_ENOTDIR.rawValue)
+        /// The path is a directory where a file was expected.
+        public static let isADirectory = Int32(UV_EISDIR.rawValue)
+        /// The directory is not empty.
+        public static let directoryNotEmpty = Int32(UV_ENOTEMPTY.rawValue)
+        /// Out of memory.
+        public static let outOfMemory = Int32(UV_ENOMEM.rawValue)
+        /// No buffer space available.
+        public static let noBufferSpace = Int32(UV_ENOBUFS.rawValue)
+        /// The address is not available on this host.
+        public static let addressNotAvailable = Int32(UV_EADDRNOTAVAIL.rawValue)
+        /// The host is unreachable.
+        public static let hostUnreachable = Int32(UV_EHOSTUNREACH.rawValue)
+        /// The message is too long (a datagram over the limit).
+        public static let messageTooLong = Int32(UV_EMSGSIZE.rawValue)
     }
 }

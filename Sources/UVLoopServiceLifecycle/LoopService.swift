@@ -9,7 +9,7 @@ import UVLoop
 /// ```swift
 /// let chat = LoopService { loop in
 ///     let server = try TCPListener(host: "0.0.0.0", port: 3000, on: loop)
-///     while let client = try? await server.accept() { loop.spawn { try await serve(client) } }
+///     for try await client in server.connections { loop.spawn { try await serve(client) } }
 /// }
 /// let group = ServiceGroup(services: [chat], gracefulShutdownSignals: [.sigterm], logger: logger)
 /// try await group.run()

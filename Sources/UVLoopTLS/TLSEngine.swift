@@ -66,7 +66,12 @@ public final class TLSEngine {
         generation = context.generation
         isServer = context.configuration.role == .server
         OpenSSLErrorQueue.clear()
-        guard let ssl = SSL_new(generation.primary), let inbound = BIO_new(BIO_s_mem()), let outbound = BIO_new(BIO_s_mem()) else {
+        let made = (SSL_new(generation.primary), BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()))
+        guard let ssl = made.0, let inbound = made.1, let outbound = made.2 else {
+            // Whatever was made is freed (each call accepts NULL).
+            SSL_free(made.0)
+            BIO_free(made.1)
+            BIO_free(made.2)
             throw TLSError.fromQueue(kind: .configuration, operation: "TLS setup", target: peer, fallback: "out of memory")
         }
         self.ssl = ssl

@@ -13,7 +13,7 @@ struct TLSLeakTests {
     @Test("thousands of failing handshakes leave no engine and no descriptor behind")
     func noLeaks() async throws {
         let rounds = Int(ProcessInfo.processInfo.environment["UVLOOP_TLS_LEAK_ROUNDS"] ?? "") ?? 0
-        let (before, after, enginesAfter) = try await onTLSLoop { loop -> (Int, Int, Int) in
+        let (before, after, enginesAfter) = try await onTLSLoop(timeout: .seconds(900)) { loop -> (Int, Int, Int) in
             let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(serverConfiguration()))
             defer { tlsServer.close() }
             let untrusting = try TLSContext(.client(verification: .systemTrustStore))

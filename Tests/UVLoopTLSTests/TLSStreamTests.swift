@@ -31,6 +31,33 @@ struct TLSStreamTests {
         #expect(replies == ["echo: hello", "echo: split line"])
     }
 
+    @Test("TLS runs over a Unix-domain socket just as over TCP")
+    func overUnixSocket() async throws {
+        let certificates = TestCertificates.shared
+        let reply = try await onTLSLoop { loop -> String? in
+            let path = certificates.path("tls-\(UInt32.random(in: 0...UInt32.max)).sock")
+            let listener = try UnixListener(path: path, on: loop)
+            defer { listener.close() }
+            let context = try TLSContext(serverConfiguration())
+            let serverTask = loop.spawn {
+                let connection = try await listener.accept()
+                let stream = try await TLSStream.accept(over: connection, context: context)
+                defer { stream.close() }
+                try await echoLines(stream)
+            }
+            let connection = try await PipeStream.connect(path: path, on: loop)
+            let client = try await TLSStream(wrapping: connection, configuration: clientConfiguration(), serverName: "localhost")
+            defer { client.close() }
+            try client.write("over a unix socket\n")
+            let reply = try await client.readLine()
+            try await client.closeWrite()
+            #expect(try await client.readLine() == nil)
+            await serverTask.value
+            return reply
+        }
+        #expect(reply == "echo: over a unix socket")
+    }
+
     @Test("an IP address is verified against the certificate's IP names")
     func verifiesIPAddress() async throws {
         let reply = try await onTLSLoop { loop -> String? in

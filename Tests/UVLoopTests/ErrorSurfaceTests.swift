@@ -181,10 +181,10 @@ struct ErrorSurfaceTests {
                 "\(client.bufferedWriteCount)",
             ]
         }
-        #expect(names == ["EPIPE", "EPIPE", "ECANCELED", "ECANCELED", "ECANCELED", "ECANCELED", "ok", "EBADF", "no addresses", "0"])
+        #expect(names == Array(repeating: "ECANCELED", count: 8) + ["no addresses", "0"])
     }
 
-    @Test("socket options on a closed TCP stream or UDP socket throw EBADF instead of touching the freed handle")
+    @Test("socket options on a closed TCP stream or UDP socket throw the closed error instead of touching the freed handle")
     func optionsAfterClose() async throws {
         let names = try await onCheckedLoop { loop -> [String] in
             let (client, server) = try await connectedPair(on: loop)
@@ -206,10 +206,10 @@ struct ErrorSurfaceTests {
                 await outcome { try udp.leaveMulticastGroup("239.1.2.3") },
             ]
         }
-        #expect(names == Array(repeating: "EBADF", count: 9))
+        #expect(names == Array(repeating: "ECANCELED", count: 9))
     }
 
-    @Test("binding a UDP port in use throws EADDRINUSE; sending from a closed socket throws EBADF")
+    @Test("binding a UDP port in use throws EADDRINUSE; sending from a closed socket throws the closed error")
     func udpFailures() async throws {
         let names = try await onCheckedLoop { loop -> [String] in
             let first = try UDPSocket(host: "127.0.0.1", port: 0, on: loop)
@@ -223,7 +223,7 @@ struct ErrorSurfaceTests {
                 await outcome { try await closed.receive() },
             ]
         }
-        #expect(names == ["EADDRINUSE", "EBADF", "ECANCELED"])
+        #expect(names == ["EADDRINUSE", "ECANCELED", "ECANCELED"])
     }
 
     @Test("a reader waiting when the peer resets gets ECONNRESET or the end of stream")

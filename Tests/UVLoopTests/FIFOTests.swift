@@ -47,4 +47,41 @@ struct FIFOTests {
         #expect(first == nil)
         #expect(queue.count == 2)
     }
+
+    @Test("an element removed by its handle never comes out; the others keep their order")
+    func removeByHandle() {
+        var queue = FIFO<Int>()
+        let handles = (0..<100).map { queue.append($0) }
+        for value in stride(from: 1, to: 100, by: 3) { #expect(queue.remove(handles[value]) == value) }
+        #expect(queue.remove(handles[1]) == nil, "a handle names its element once")
+        #expect(queue.count == 100 - 33)
+        var out: [Int] = []
+        while let first = queue.popFirst() { out.append(first) }
+        #expect(out == (0..<100).filter { $0 % 3 != 1 })
+    }
+
+    @Test("a handle of a taken element names nothing, even after the ring wraps")
+    func staleHandle() {
+        var queue = FIFO<Int>()
+        let first = queue.append(0)
+        _ = queue.popFirst()
+        for value in 1...40 {
+            queue.append(value)
+            if value % 2 == 0 { _ = queue.popFirst() }
+        }
+        #expect(queue.remove(first) == nil)
+        #expect(queue.count == 20)
+        #expect(queue.first == 21)
+    }
+
+    @Test("removing every element in any order leaves no slots in use")
+    func removeAll() {
+        var queue = FIFO<Int>()
+        let handles = (0..<1000).map { queue.append($0) }
+        for handle in handles.reversed() where handle % 2 == 0 { queue.remove(handle) }
+        for handle in handles where handle % 2 == 1 { queue.remove(handle) }
+        #expect(queue.isEmpty && queue.popFirst() == nil)
+        queue.append(7)
+        #expect(queue.removeAll() == [7])
+    }
 }

@@ -19,6 +19,37 @@ struct GracefulShutdownTests {
         #expect(signal == .user2)
     }
 
+    @Test("onShutdownSignal runs its action once, at the first signal, and ends the listener's connections")
+    func onShutdownSignal() async throws {
+        let result = try await onLoop { loop -> ([Signal], Int, [Signal]) in
+            let server = try TCPListener(host: "127.0.0.1", port: 0, on: loop)
+            var actions: [Signal] = []
+            // SIGUSR2 stands in for SIGTERM, which would also reach the other tests' servers.
+            let shutdown = try loop.onShutdownSignal([.user2]) { signal in
+                actions.append(signal)
+                server.close()
+            }
+            defer { shutdown.close() }
+            let client = try await TCPStream.connect(host: "127.0.0.1", port: server.port, on: loop)
+            defer { client.close() }
+            var accepted = 0
+            for try await connection in server.connections {
+                accepted += 1
+                connection.close()
+                kill(getpid(), SIGUSR2)
+            }
+            _ = try await shutdown.wait()
+            shutdown.trigger(.interrupt)  // a second signal runs no action again
+            // An action added after the signal runs at once.
+            var late: [Signal] = []
+            shutdown.onSignal { late.append($0) }
+            return (actions, accepted, late)
+        }
+        #expect(result.0 == [.user2])
+        #expect(result.1 == 1)
+        #expect(result.2 == [.user2])
+    }
+
     @Test("trigger wakes every waiter; later waits return at once")
     func trigger() async throws {
         let seen = try await onLoop { loop -> [Signal] in

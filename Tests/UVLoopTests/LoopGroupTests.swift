@@ -36,7 +36,7 @@ struct LoopGroupTests {
             }
             defer { listener.close() }
             loop.spawn {
-                while let client = try? await listener.accept() {
+                for try await client in listener.connections {
                     try? client.write("\(index)\n")
                     try? await client.flush()
                     client.close()

@@ -70,7 +70,9 @@ struct LoopTests {
             return counter.value
         }
         #expect(ended == 200)
-        #expect(ContinuousClock.now - start < .seconds(1), "shutdown cancels the blocked readers at once")
+        // Readers left blocked would hold shutdown forever (their peers never write); the bound is
+        // generous because the whole suite shares two cores with it.
+        #expect(ContinuousClock.now - start < .seconds(15), "shutdown cancels the blocked readers")
     }
 
     @Test("withSpawnGroup cancels the other tasks when one throws, and rethrows")

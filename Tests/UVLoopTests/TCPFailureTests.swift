@@ -84,28 +84,29 @@ struct TCPFailureTests {
         #expect(timedOut)
     }
 
-    @Test("writing to a peer that reset gives EPIPE or ECONNRESET, never SIGPIPE")
+    @Test("writing to a peer that reset gives EPIPE or ECONNRESET (isConnectionReset, not isClosed), never SIGPIPE")
     func writeAfterPeerReset() async throws {
-        let codes = try await onLoop { loop -> [Int32] in
+        let errors = try await onLoop { loop -> [UVError] in
             let (client, server) = try await connectedPair(on: loop)
             defer { server.close() }
             client.reset()
             // Reading sees the reset (or the end) first.
             _ = try? await server.readLine()
-            var codes: [Int32] = []
+            var errors: [UVError] = []
             for _ in 0..<5 {
                 do {
                     try server.write(Bytes([UInt8](repeating: 0x78, count: 64 * 1024)))
                     try await server.flush()
                 } catch let error as UVError {
-                    codes.append(error.code)
+                    errors.append(error)
                     break
                 }
             }
-            return codes
+            return errors
         }
-        #expect(codes.count == 1)
-        #expect([UVError.Code.brokenPipe, UVError.Code.connectionReset].contains(codes.first ?? 0))
+        #expect(errors.count == 1)
+        #expect([UVError.Code.brokenPipe, UVError.Code.connectionReset].contains(errors.first?.code ?? 0))
+        #expect(errors.first?.isConnectionReset == true && errors.first?.isClosed == false)
     }
 
     @Test("reading from a peer that reset ends with ECONNRESET or end of stream")

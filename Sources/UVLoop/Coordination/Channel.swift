@@ -23,9 +23,10 @@ public final class Channel<Element>: AsyncSequence {
     /// True once ``close()`` was called.
     public private(set) var isClosed = false
 
-    /// Creates a channel that holds up to `capacity` elements (0 makes every send wait for a receiver).
+    /// Creates a channel that holds up to `capacity` elements (0 makes every send wait for a
+    /// receiver). A negative capacity is a programming error and traps.
     public init(capacity: Int, on loop: Loop) {
-        precondition(capacity >= 0, "capacity must not be negative")
+        precondition(capacity >= 0, "Channel capacity must be 0 (each send waits for a receiver) or more; got \(capacity)")
         self.capacity = capacity
         receivers = WaitQueue(loop: loop)
         senders = WaitQueue(loop: loop)

@@ -10,9 +10,9 @@ public final class Semaphore {
     /// Permits available now.
     public private(set) var available: Int
 
-    /// Creates a semaphore with `value` permits.
+    /// Creates a semaphore with `value` permits. A negative value is a programming error and traps.
     public init(value: Int, on loop: Loop) {
-        precondition(value >= 0, "value must not be negative")
+        precondition(value >= 0, "Semaphore value must be 0 (every wait waits for a signal) or more; got \(value)")
         available = value
         waiters = WaitQueue(loop: loop)
     }

@@ -17,9 +17,10 @@ public final class TaskPool {
     private let slots: WaitQueue<Void>
     private let idle: WaitQueue<Void>
 
-    /// Creates a pool running at most `size` tasks at once on `loop`.
+    /// Creates a pool running at most `size` tasks at once on `loop`. A size below 1 is a
+    /// programming error and traps.
     public init(size: Int, on loop: Loop) {
-        precondition(size > 0, "size must be positive")
+        precondition(size > 0, "TaskPool size must be 1 or more (tasks run at once); got \(size)")
         self.loop = loop
         self.size = size
         slots = WaitQueue(loop: loop)

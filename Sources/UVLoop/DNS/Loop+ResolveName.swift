@@ -13,47 +13,19 @@ extension Loop {
     /// ```
     public func resolveName(of address: SocketAddress) async throws -> String {
         assertOnLoop("resolveName")
-        let waiter = Waiter<String>(loop: self)
-        let request = UnsafeMutablePointer<uv_getnameinfo_t>.allocate(capacity: 1)
-        do {
-            return try await lookUp(address, waiter: waiter, request: request)
-        } catch let error as UVError {
-            throw UVError(code: error.code, operation: "resolve name of", target: address.host)
-        }
-    }
-
-    private func lookUp(
-        _ address: SocketAddress, waiter: Waiter<String>, request: UnsafeMutablePointer<uv_getnameinfo_t>
-    ) async throws -> String {
-        // Freed here if the wait ends before `start` runs (the task was already cancelled).
-        var started = false
-        defer { if !started { request.deallocate() } }
-        return try await waiter.wait(
-            start: {
-                started = true
-                // Retained until the callback, which libuv always calls (with EAI_CANCELED if cancelled).
-                request.pointee.data = Unmanaged.passRetained(waiter).toOpaque()
-                let status = address.withSockaddr { pointer, _ in
+        let request = Request<uv_getnameinfo_t, String>(loop: self, operation: "resolve name of", target: address.host)
+        return try await request.perform(
+            start: { request in
+                address.withSockaddr { pointer, _ in
                     uv_getnameinfo(
                         uv, request,
                         { request, status, host, _ in
-                            let waiter = Unmanaged<Waiter<String>>.fromOpaque(request!.pointee.data).takeRetainedValue()
-                            // `host` points into the request: copy it before the request is freed.
-                            let name = host.map { String(cString: $0) } ?? ""
-                            request!.deallocate()
-                            if status < 0 {
-                                waiter.resume(.failure(UVError(code: status, operation: "resolve name of")))
-                            } else {
-                                waiter.resume(.success(name))
-                            }
+                            // `host` points into the request: copied before the request is freed.
+                            Request<uv_getnameinfo_t, String>.complete(
+                                request, status: status, value: host.map { String(cString: $0) } ?? "")
                         }, pointer, NI_NAMEREQD)
                 }
-                if status < 0 {
-                    Unmanaged.passUnretained(waiter).release()
-                    request.deallocate()
-                    throw UVError(code: status, operation: "resolve name of", target: address.host)
-                }
             },
-            onCancel: { uv_cancel(UnsafeMutableRawPointer(request).assumingMemoryBound(to: uv_req_t.self)) })
+            onCancel: Request<uv_getnameinfo_t, String>.cancelQueued)
     }
 }

@@ -1,49 +1,23 @@
 import CLibUV
 
-/// One `uv_fs_*` request seen from its callback, without knowing its result type (a class, so
-/// that the C callback can recover it from the request's `data`).
-class FileRequest {
-    /// Delivers the outcome; called on the loop thread, before the request is cleaned up.
-    func complete(_ request: UnsafeMutablePointer<uv_fs_t>) {}
+/// The part of a file request that its C callback reaches without knowing the result type.
+class FileOperation {
+    /// Reads the result out of a request that succeeded.
+    func extract(_ request: UnsafeMutablePointer<uv_fs_t>) -> Any { () }
 }
 
-/// A file-system request whose result is a `T`.
-final class TypedFileRequest<T>: FileRequest {
-    let waiter: Waiter<T>
-    private let operation: String
-    private let target: String
-    /// Reads the result out of a request that succeeded.
-    private let extract: (UnsafeMutablePointer<uv_fs_t>) -> T
-    /// Undoes a result that arrived after its caller stopped waiting (closes an opened file).
-    private let abandon: (T) -> Void
-    /// Keeps a read or write buffer alive until the callback, which may come after cancellation.
+/// A file request whose result is a `T`, and the buffer libuv reads or fills until the callback.
+final class TypedFileOperation<T>: FileOperation {
+    private let extractValue: (UnsafeMutablePointer<uv_fs_t>) -> T
+    /// Kept alive until the callback, which may come after cancellation.
     let buffer: AnyObject?
 
-    init(
-        loop: Loop, operation: String, target: String, buffer: AnyObject?,
-        extract: @escaping (UnsafeMutablePointer<uv_fs_t>) -> T, abandon: @escaping (T) -> Void
-    ) {
-        waiter = Waiter(loop: loop)
-        self.operation = operation
-        self.target = target
+    init(extract: @escaping (UnsafeMutablePointer<uv_fs_t>) -> T, buffer: AnyObject?) {
+        extractValue = extract
         self.buffer = buffer
-        self.extract = extract
-        self.abandon = abandon
     }
 
-    override func complete(_ request: UnsafeMutablePointer<uv_fs_t>) {
-        let result = uv_fs_get_result(request)
-        if result < 0 {
-            waiter.resume(.failure(UVError(code: Int32(result), operation: operation, target: target)))
-            return
-        }
-        let value = extract(request)
-        if waiter.isDone {
-            abandon(value)
-        } else {
-            waiter.resume(.success(value))
-        }
-    }
+    override func extract(_ request: UnsafeMutablePointer<uv_fs_t>) -> Any { extractValue(request) }
 }
 
 extension Loop {
@@ -59,30 +33,21 @@ extension Loop {
         start: (UnsafeMutablePointer<uv_fs_t>, uv_fs_cb) -> Int32
     ) async throws -> T {
         assertOnLoop(operation)
-        let state = TypedFileRequest(loop: self, operation: operation, target: target, buffer: buffer, extract: extract, abandon: abandon)
-        let request = UnsafeMutablePointer<uv_fs_t>.allocate(capacity: 1)
-        // Freed here if the wait ends before `start` runs (the task was already cancelled).
-        var started = false
-        defer { if !started { request.deallocate() } }
-        return try await state.waiter.wait(
-            start: {
-                started = true
-                // Retained until the callback, which libuv always calls (with ECANCELED if cancelled).
-                request.pointee.data = Unmanaged.passRetained(state as FileRequest).toOpaque()
-                let status = start(request) { request in
-                    let state = Unmanaged<FileRequest>.fromOpaque(request!.pointee.data).takeRetainedValue()
-                    state.complete(request!)
-                    uv_fs_req_cleanup(request)
-                    request!.deallocate()
-                }
-                if status < 0 {
-                    // A request that fails to start never calls back.
-                    Unmanaged.passUnretained(state as FileRequest).release()
-                    uv_fs_req_cleanup(request)
-                    request.deallocate()
-                    throw UVError(code: status, operation: operation, target: target)
+        // Force-casts below: the only values the request produces are `extract`'s, of type T.
+        let request = Request<uv_fs_t, Any>(
+            loop: self, operation: operation, target: target, context: TypedFileOperation(extract: extract, buffer: buffer),
+            abandon: { abandon($0 as! T) }, cleanup: { uv_fs_req_cleanup($0) })
+        let value = try await request.perform(
+            start: { request in
+                start(request) { request in
+                    // Force-unwrap: libuv passes the request it was started with. unsafeDowncast:
+                    // the context is the TypedFileOperation made above.
+                    let operation = unsafeDowncast(Request<uv_fs_t, Any>.context(of: request!)!, to: FileOperation.self)
+                    let status = Int32(clamping: uv_fs_get_result(request!))
+                    Request<uv_fs_t, Any>.complete(request, status: status, value: operation.extract(request!))
                 }
             },
-            onCancel: { uv_cancel(UnsafeMutableRawPointer(request).assumingMemoryBound(to: uv_req_t.self)) })
+            onCancel: Request<uv_fs_t, Any>.cancelQueued)
+        return value as! T
     }
 }

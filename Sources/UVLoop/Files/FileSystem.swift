@@ -79,7 +79,7 @@ public struct FileSystem {
         do {
             _ = try await info(path)
             return true
-        } catch let error as UVError where error.code == Int32(UV_ENOENT.rawValue) {
+        } catch let error as UVError where error.code == UVError.Code.notFound {
             return false
         }
     }

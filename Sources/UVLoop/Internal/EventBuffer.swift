@@ -2,7 +2,7 @@
 /// them. Loop thread only.
 final class EventBuffer<Event> {
     let loop: Loop
-    private var pending: [Event] = []
+    private var pending = FIFO<Event>()
     private var waiter: Waiter<Event>?
     /// Events held while nobody waits.
     private let limit: Int
@@ -23,7 +23,7 @@ final class EventBuffer<Event> {
         } else if pending.count < limit {
             pending.append(event)
         } else if keepsLatest {
-            pending.removeFirst()
+            _ = pending.popFirst()
             pending.append(event)
         }
     }
@@ -31,7 +31,7 @@ final class EventBuffer<Event> {
     /// The next event, waiting for one. Throws `CancellationError` if the task is cancelled.
     func next() async throws -> Event {
         loop.assertOnLoop("next")
-        if !pending.isEmpty { return pending.removeFirst() }
+        if let event = pending.popFirst() { return event }
         let waiter = Waiter<Event>(loop: loop)
         self.waiter = waiter
         defer { self.waiter = nil }

@@ -19,76 +19,60 @@ extension Loop {
     /// ```
     public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         assertOnLoop("runBlocking")
-        let job = BlockingJob(loop: self, body: body)
-        let request = UnsafeMutablePointer<uv_work_t>.allocate(capacity: 1)
-        // Freed here if the wait ends before `start` runs (the task was already cancelled).
-        var started = false
-        defer { if !started { request.deallocate() } }
-        return try await job.waiter.wait(
-            start: {
-                started = true
-                // Retained until the after-work callback, which libuv always calls (with ECANCELED if
-                // the job was cancelled before it started).
-                request.pointee.data = Unmanaged.passRetained(job).toOpaque()
-                let status = uv_queue_work(
+        let job = BlockingJob(body: body)
+        let request = Request<uv_work_t, Void>(loop: self, operation: "queue work on the thread pool", context: job)
+        try await request.perform(
+            start: { request in
+                uv_queue_work(
                     uv, request,
                     { request in
                         // On a pool thread: only the job's body and result are touched here.
-                        Unmanaged<PoolJob>.fromOpaque(request!.pointee.data).takeUnretainedValue().run()
+                        // unsafeDowncast: `runBlocking` made the context a PoolJob.
+                        unsafeDowncast(Request<uv_work_t, Void>.context(of: request!)!, to: PoolJob.self).run()
                     },
                     { request, status in
-                        let job = Unmanaged<PoolJob>.fromOpaque(request!.pointee.data).takeRetainedValue()
-                        request!.deallocate()
-                        job.finish(status: status)
+                        // ECANCELED: `uv_cancel` removed the job before it started.
+                        Request<uv_work_t, Void>.complete(request) { _ in
+                            status == UVError.Code.cancelled
+                                ? .failure(CancellationError())
+                                : status < 0 ? .failure(UVError(code: status, operation: "run work")) : .success(())
+                        }
                     })
-                if status < 0 {
-                    Unmanaged.passUnretained(job).release()
-                    request.deallocate()
-                    throw UVError(code: status, operation: "queue work on the thread pool")
-                }
             },
-            onCancel: {
-                // Fails with EBUSY once the job has started; it then runs to completion.
-                uv_cancel(UnsafeMutableRawPointer(request).assumingMemoryBound(to: uv_req_t.self))
-            })
+            // Fails with EBUSY once the job has started; it then runs to completion.
+            onCancel: Request<uv_work_t, Void>.cancelQueued)
+        return try job.takeResult()
     }
 }
 
-/// What a thread-pool request calls, without knowing the job's result type (a class, not a
-/// protocol, so that the C callbacks can recover it from the request's `data`).
+/// What a thread-pool request runs, without knowing the job's result type (a class, so that the
+/// pool thread can reach it from the request's context).
 class PoolJob: @unchecked Sendable {
     // @unchecked Sendable: see each subclass.
 
     /// Runs the work; called on a pool thread.
     func run() {}
-    /// Delivers the outcome; called on the loop thread after `run` (or instead of it).
-    func finish(status: Int32) {}
 }
 
-/// One `runBlocking` call: the closure, its result, and the loop-side waiter.
+/// One `runBlocking` call: the closure and its result.
 final class BlockingJob<T: Sendable>: PoolJob, @unchecked Sendable {
     // @unchecked Sendable: `result` is written by the pool thread in `run` and read on the loop
-    // thread in `finish`; libuv orders the two (the pool hands the request back to the loop
-    // through a mutex and `uv_async_send`). `waiter` is used on the loop thread only.
+    // thread after the request's callback; libuv orders the two (the pool hands the request back
+    // to the loop through a mutex and `uv_async_send`).
     private let body: @Sendable () throws -> T
     private var result: Result<T, any Error>?
-    let waiter: Waiter<T>
 
-    init(loop: Loop, body: @escaping @Sendable () throws -> T) {
+    init(body: @escaping @Sendable () throws -> T) {
         self.body = body
-        waiter = Waiter(loop: loop)
     }
 
     override func run() {
         result = Result { try body() }
     }
 
-    override func finish(status: Int32) {
-        if status < 0 {
-            waiter.resume(.failure(status == UVError.Code.cancelled ? CancellationError() : UVError(code: status, operation: "run work")))
-        } else {
-            // Force-unwrap: libuv calls the after-work callback with status 0 only after `run`.
-            waiter.resume(result!)
-        }
+    /// The result, once the request called back with success.
+    func takeResult() throws -> T {
+        // Force-unwrap: libuv calls the after-work callback with status 0 only after `run`.
+        try result!.get()
     }
 }

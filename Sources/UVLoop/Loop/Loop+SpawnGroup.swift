@@ -10,7 +10,7 @@ public struct SpawnGroup: ~Copyable {
     /// Starts a child task on the group's loop.
     public mutating func spawn(_ body: @escaping () async throws -> Void) {
         loop.assertOnLoop("SpawnGroup.spawn")
-        // Safe: spawned from the loop thread (asserted) onto the loop's serial executor.
+        // Safe: spawned from the loop thread (asserted) onto the loop's task executor (one thread).
         let work = SpawnedBody(body)
         group.addTask(executorPreference: loop.executor) { try await work.run() }
     }

@@ -10,8 +10,7 @@ import CLibUV
 /// ```swift
 /// try Loop.run { loop in
 ///     let server = try TCPListener(host: "127.0.0.1", port: 3000, on: loop)
-///     while true {
-///         let client = try await server.accept()
+///     for try await client in server.connections {
 ///         loop.spawn {
 ///             defer { client.close() }
 ///             for try await line in client.lines { try client.write(line + "\n") }
@@ -45,9 +44,11 @@ public final class Loop: @unchecked Sendable {
     // @exclusivity(unchecked) below: loop-thread-only state, and no access to it spans a call
     // that could reach it again, so the runtime's dynamic exclusivity checks cannot fire.
     @exclusivity(unchecked) var writeRequests = WriteRequestPool()
-    /// The tasks waiting in a stream's `drain` or `flush`, by stream. Kept here rather than in
-    /// every stream, which would spend 16 bytes per connection on a rare wait.
-    @exclusivity(unchecked) var writeWaiters: [ObjectIdentifier: WriteWaiter] = [:]
+    /// The tasks waiting in a stream's `drain` or `flush`, by stream, oldest first. Kept here
+    /// rather than in every stream, which would spend 16 bytes per connection on a rare wait.
+    @exclusivity(unchecked) var writeWaiters: [ObjectIdentifier: [WriteWaiter]] = [:]
+    /// The id of the next wait in `drain` or `flush`, on any stream of the loop.
+    @exclusivity(unchecked) var nextWriteWaiterID = 0
     /// Streams with bytes queued this iteration, flushed after the ready tasks have run.
     @exclusivity(unchecked) private var streamsToFlush: [Stream] = []
     /// Receives errors thrown by spawned tasks (other than cancellation); defaults to stderr.
@@ -231,7 +232,15 @@ public final class Loop: @unchecked Sendable {
     }
 
     func assertOnLoop(_ operation: @autoclosure () -> String) {
-        precondition(executor.isOnLoopThread, "UVLoop: \(operation()) must run on its loop's thread")
+        precondition(
+            executor.isOnLoopThread,
+            """
+            UVLoop: \(operation()) must run on its loop's thread, but ran on another thread. Usual cause: a `Task { }` \
+            or `Task.detached { }` started in loop code — unstructured tasks do not inherit the loop's executor, so \
+            they run on Swift's thread pool. Start loop work with `loop.spawn { }` (or `loop.spawnTask { }` to await \
+            its result, `async let`, `loop.withSpawnGroup`); from another thread, use `loop.execute { loop in ... }`.
+            """
+        )
     }
 
     private func cancelSpawned() {

@@ -3,7 +3,7 @@ import Synchronization
 
 /// The executor of one ``Loop``: runs Swift jobs on the loop's thread, between libuv's phases.
 ///
-/// Jobs enqueued on the loop thread go to a plain ring buffer; jobs from other threads go to a
+/// Jobs enqueued on the loop thread go to a ring buffer (``FIFO``); jobs from other threads go to a
 /// mutex-guarded list and wake the loop with `uv_async_send`. The local queue is drained in the
 /// loop's prepare phase (before it blocks in poll) and check phase (right after poll ran the I/O
 /// callbacks), so every continuation resumed by a libuv callback runs in the same iteration, and
@@ -17,7 +17,7 @@ final class LoopExecutor: TaskExecutor, @unchecked Sendable {
     private(set) var thread: pthread_t
     // @exclusivity(unchecked) below: loop-thread-only state, and no access to it spans a call
     // that could reach it again, so the runtime's dynamic exclusivity checks cannot fire.
-    @exclusivity(unchecked) private var local = JobQueue()
+    @exclusivity(unchecked) private var local = FIFO<UnownedJob>()
     private let remote = Mutex(RemoteQueue())
     private var isUninstalled = false
     private let async: UnsafeMutablePointer<uv_async_t>
@@ -91,7 +91,7 @@ final class LoopExecutor: TaskExecutor, @unchecked Sendable {
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         if isOnLoopThread {
-            local.push(job)
+            local.append(job)
         } else {
             let open = remote.withLock { queue in
                 queue.jobs.append(job)
@@ -112,7 +112,7 @@ final class LoopExecutor: TaskExecutor, @unchecked Sendable {
             queue.jobs.removeAll(keepingCapacity: true)
             return taken
         }
-        for job in jobs { local.push(job) }
+        for job in jobs { local.append(job) }
         drain()
     }
 
@@ -121,7 +121,7 @@ final class LoopExecutor: TaskExecutor, @unchecked Sendable {
         if draining { return }
         draining = true
         var ran = 0
-        while ran < budget, let job = local.pop() {
+        while ran < budget, let job = local.popFirst() {
             // Run as a task-executor job, not isolated to a serial executor: nonisolated async
             // code then needs no executor switch (a switch would requeue the task on every call).
             job.runSynchronously(on: asUnownedTaskExecutor())
@@ -152,7 +152,7 @@ final class LoopExecutor: TaskExecutor, @unchecked Sendable {
             queue.jobs.removeAll()
             return taken
         }
-        for job in jobs { local.push(job) }
+        for job in jobs { local.append(job) }
     }
 }
 
@@ -160,35 +160,4 @@ final class LoopExecutor: TaskExecutor, @unchecked Sendable {
 struct RemoteQueue {
     var jobs: [UnownedJob] = []
     var isClosed = false
-}
-
-/// A FIFO ring buffer of jobs, used on the loop thread only.
-struct JobQueue {
-    private var slots: [UnownedJob?] = Array(repeating: nil, count: 64)
-    private var head = 0
-    private var count = 0
-
-    var isEmpty: Bool { count == 0 }
-
-    mutating func push(_ job: UnownedJob) {
-        if count == slots.count { grow() }
-        slots[(head + count) & (slots.count - 1)] = job
-        count += 1
-    }
-
-    mutating func pop() -> UnownedJob? {
-        guard count > 0 else { return nil }
-        let job = slots[head]
-        slots[head] = nil
-        head = (head + 1) & (slots.count - 1)
-        count -= 1
-        return job
-    }
-
-    private mutating func grow() {
-        var bigger = [UnownedJob?](repeating: nil, count: slots.count * 2)
-        for i in 0..<count { bigger[i] = slots[(head + i) & (slots.count - 1)] }
-        slots = bigger
-        head = 0
-    }
 }

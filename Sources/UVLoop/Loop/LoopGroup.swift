@@ -9,7 +9,7 @@ import CLibUV
 /// ```swift
 /// try LoopGroup.run(count: 2) { loop, index in
 ///     let server = try TCPListener(host: "0.0.0.0", port: 3001, reusePort: true, on: loop)
-///     while let client = try? await server.accept() {
+///     for try await client in server.connections {
 ///         loop.spawn { try await echo(client) }
 ///     }
 /// }
@@ -19,7 +19,7 @@ public enum LoopGroup {
     /// `body(loop, index)`, until every body has returned; rethrows the first error.
     @available(*, noasync, message: "LoopGroup.run blocks its thread; call it from synchronous code")
     public static func run(count: Int, _ body: @escaping @Sendable (Loop, Int) async throws -> Void) throws {
-        precondition(count > 0, "a loop group needs at least one loop")
+        precondition(count > 0, "LoopGroup.run needs a count of 1 or more loops (one per core is typical); got \(count)")
         let outcomes = GroupOutcomes(count: count)
         var threads: [pthread_t] = []
         for index in 1..<count {

@@ -74,27 +74,16 @@ public final class PipeStream: Stream {
     /// nothing listens on it), or `CancellationError`.
     public static func connect(path: String, on loop: Loop) async throws -> PipeStream {
         let stream = try PipeStream(loop: loop, label: "Unix socket \(path)")
-        let waiter = Waiter<Void>(loop: loop)
-        let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
-        // Freed here if the wait ends before `start` runs (the task was already cancelled).
-        var started = false
-        defer { if !started { request.deallocate() } }
+        let request = Request<uv_connect_t, Void>(loop: loop, operation: "connect to", target: "Unix socket \(path)")
         do {
-            try await waiter.wait(
-                start: {
-                    started = true
-                    // Retained until the callback: libuv always calls it, with ECANCELED if the handle closes.
-                    request.pointee.data = Unmanaged.passRetained(waiter).toOpaque()
+            try await request.perform(
+                start: { request in
                     uv_pipe_connect(request, stream.pipe, path) { request, status in
-                        let waiter = Unmanaged<Waiter<Void>>.fromOpaque(request!.pointee.data).takeRetainedValue()
-                        request!.deallocate()
-                        waiter.resume(status < 0 ? .failure(UVError(code: status, operation: "connect to")) : .success(()))
+                        Request<uv_connect_t, Void>.complete(request, status: status, value: ())
                     }
+                    return 0
                 },
-                onCancel: { stream.close() })
-        } catch let error as UVError {
-            stream.close()
-            throw UVError(code: error.code, operation: "connect to", target: "Unix socket \(path)")
+                onCancel: { _ in stream.close() })
         } catch {
             stream.close()
             throw error

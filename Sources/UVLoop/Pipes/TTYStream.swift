@@ -79,11 +79,9 @@ public final class TTYStream: Stream {
         return (Int(width), Int(height))
     }
 
-    /// Throws `EBADF` once closed: the handle's memory is freed by then.
+    /// Throws ``UVError/Code/closed`` once closed: the handle's memory is freed by then.
     private func checkOpen(_ operation: String) throws(UVError) {
-        if isClosed {
-            throw UVError(code: UVError.Code.badFileDescriptor, operation: operation, target: "closed \(endpointDescription)")
-        }
+        if isClosed { throw closedError(operation) }
     }
 
     override var endpointDescription: String { "terminal (fd \(fileDescriptor))" }

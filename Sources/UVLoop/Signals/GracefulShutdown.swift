@@ -4,33 +4,33 @@ import CLibUV
     import Glibc
 #endif
 
-/// Catches SIGINT and SIGTERM so a server can stop gracefully: stop accepting, tell its clients,
-/// flush what is queued for a bounded time, close, and exit 0.
+/// The signal API: catches SIGINT and SIGTERM so a server can stop gracefully — stop accepting,
+/// tell its clients, flush what is queued for a bounded time, close, and exit 0.
 ///
 /// The signals are caught from the moment it is made — make it before announcing the port, so a
 /// signal sent as soon as the server is up cannot kill it — until ``close()``. The first signal
-/// wakes ``wait()``; a second one (Ctrl-C again) cuts ``flush(_:within:)`` short.
+/// runs the ``onSignal(_:)`` actions and wakes ``wait()``; a second one (Ctrl-C again) cuts
+/// ``flush(_:within:)`` short. ``Loop/onShutdownSignal(_:)`` makes one with its action.
 ///
 /// ```swift
-/// let shutdown = try GracefulShutdown(on: loop)
-/// defer { shutdown.close() }
 /// let server = try TCPListener(host: "0.0.0.0", port: 3000, on: loop)
-/// loop.spawn {
-///     _ = try await shutdown.wait()
-///     server.close()                                   // accept() throws: stop accepting
-/// }
-/// while let client = try? await server.accept() { clients.append(client); loop.spawn { … } }
+/// let shutdown = try loop.onShutdownSignal { _ in server.close() }   // ends `connections`
+/// defer { shutdown.close() }
+/// for try await client in server.connections { clients.append(client); loop.spawn { … } }
 /// for client in clients { try? client.write("server shutting down\n") }
 /// await shutdown.flush(clients, within: .seconds(3))   // bounded; a second signal ends it
 /// for client in clients { client.close() }
 /// ```
 ///
+/// Other signals (SIGHUP to reload, say) work the same way: pass them as `signals`.
 /// Use it from its loop's tasks only.
 public final class GracefulShutdown {
     private let loop: Loop
     private var watchers: [SignalWatcher] = []
     private var waiters: [Int: (count: Int, continuation: UnsafeContinuation<Signal, any Error>)] = [:]
     private var nextWaiterID = 0
+    /// Run at the first signal, in the order they were added.
+    private var actions: [(Signal) -> Void] = []
     /// The signals received so far (and ``trigger(_:)`` calls), oldest first.
     public private(set) var received: [Signal] = []
     /// True once ``close()`` was called.
@@ -58,9 +58,25 @@ public final class GracefulShutdown {
     public func trigger(_ signal: Signal = .terminate) {
         loop.assertOnLoop("trigger")
         received.append(signal)
+        if received.count == 1 {
+            let actions = self.actions
+            self.actions = []
+            for action in actions { action(signal) }
+        }
         for (id, waiter) in waiters where waiter.count <= received.count {
             waiters[id] = nil
             waiter.continuation.resume(returning: received[waiter.count - 1])
+        }
+    }
+
+    /// Runs `action` on the loop thread when the first signal arrives (at once if one came
+    /// already); a shutdown usually starts by closing the listener there.
+    public func onSignal(_ action: @escaping (Signal) -> Void) {
+        loop.assertOnLoop("onSignal")
+        if let first = received.first {
+            action(first)
+        } else if !isClosed {
+            actions.append(action)
         }
     }
 
@@ -72,10 +88,13 @@ public final class GracefulShutdown {
     }
 
     /// Waits until `number` signals have arrived in all, and returns the last of them.
+    /// Throws `CancellationError` if the task is cancelled or the shutdown closed. `number`
+    /// below 1 counts as 1.
     public func waitForSignal(number: Int) async throws -> Signal {
         loop.assertOnLoop("wait")
-        precondition(number >= 1, "signals are counted from 1")
+        let number = max(1, number)
         if received.count >= number { return received[number - 1] }
+        if isClosed { throw CancellationError() }
         let id = nextWaiterID
         nextWaiterID += 1
         let this = UnsafeTransfer(self)
@@ -97,14 +116,14 @@ public final class GracefulShutdown {
     /// `timeout`, and less if another signal arrives meanwhile; returns the streams that still
     /// had bytes queued (an empty array when everything was written).
     ///
-    /// No other task may be waiting in `drain()` or `flush()` on these streams.
+    /// Other tasks may be waiting in `drain()` or `flush()` on these streams meanwhile.
     @discardableResult
     public func flush(_ streams: [Stream], within timeout: Duration) async -> [Stream] {
         loop.assertOnLoop("flush")
         let pending = streams.filter { !$0.isClosed && $0.bufferedWriteCount > 0 }
         guard !pending.isEmpty else { return [] }
         let interruptingSignal = received.count + 1
-        // Safe: the child tasks prefer this loop's serial executor, so the streams and `self`
+        // Safe: the child tasks prefer this loop's task executor, so the streams and `self`
         // are used on the loop thread only, and every child ends before the group returns.
         let this = UnsafeTransfer(self)
         let executor = loop.executor
@@ -140,8 +159,31 @@ public final class GracefulShutdown {
             for watcher in watchers { _ = signal(watcher.signal.number, SIG_IGN) }
         }
         watchers = []
+        actions = []
         let waiting = waiters.values
         waiters = [:]
         for waiter in waiting { waiter.continuation.resume(throwing: CancellationError()) }
+    }
+}
+
+extension Loop {
+    /// Catches SIGINT and SIGTERM from now on, and runs `action` at the first one: the one-line
+    /// start of a graceful shutdown. Close the returned ``GracefulShutdown`` when done; use it to
+    /// flush clients within a time limit (``GracefulShutdown/flush(_:within:)``).
+    ///
+    /// ```swift
+    /// let server = try TCPListener(host: "0.0.0.0", port: 3000, on: loop)
+    /// let shutdown = try loop.onShutdownSignal { _ in server.close() }
+    /// defer { shutdown.close() }
+    /// for try await client in server.connections { loop.spawn { try await serve(client) } }
+    /// ```
+    ///
+    /// `signals` replaces SIGINT and SIGTERM. Throws `UVError` if they cannot be watched.
+    public func onShutdownSignal(
+        _ signals: Set<Signal> = [.interrupt, .terminate], _ action: @escaping (Signal) -> Void
+    ) throws -> GracefulShutdown {
+        let shutdown = try GracefulShutdown(on: self, signals: signals)
+        shutdown.onSignal(action)
+        return shutdown
     }
 }

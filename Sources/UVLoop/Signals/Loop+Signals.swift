@@ -1,10 +1,12 @@
 extension Loop {
-    /// The signals of `set` the process receives, as an `AsyncSequence`.
+    /// The signals of `set` the process receives, as an `AsyncSequence`: a ``GracefulShutdown``
+    /// for `set`, iterated (for SIGHUP-to-reload and the like; to stop on SIGINT or SIGTERM, use
+    /// ``onShutdownSignal(_:)``).
     ///
     /// The handlers are installed when iteration begins — from then on those signals no longer
     /// have their default effect — and removed when it ends (`break`, an error, cancellation).
-    /// Up to 64 signals are held for a slow consumer; more are dropped. Throws `UVError` from
-    /// the first `next()` if a handler could not be installed.
+    /// Every signal received is held for a slow consumer. Throws `UVError` from the first
+    /// `next()` if a handler could not be installed.
     ///
     /// ```swift
     /// loop.spawn {
@@ -31,29 +33,22 @@ public struct Signals: AsyncSequence {
 
     /// Waits for the next signal on each call; removes the handlers when released.
     public struct Iterator: AsyncIteratorProtocol {
-        private let buffer: EventBuffer<Signal>
-        private let closer: ClosesOnRelease
-        private var failure: UVError?
+        private let shutdown: Result<GracefulShutdown, any Error>
+        private let closer: ClosesOnRelease?
+        private var taken = 0
 
         init(loop: Loop, signals: Set<Signal>) {
             loop.assertOnLoop("signals")
-            let buffer = EventBuffer<Signal>(loop: loop, limit: 64, keepsLatest: false)
-            var watchers: [SignalWatcher] = []
-            do {
-                for signal in signals.sorted(by: { $0.number < $1.number }) {
-                    watchers.append(try SignalWatcher(loop: loop, signal: signal) { buffer.push($0) })
-                }
-            } catch {
-                failure = error
-            }
-            self.buffer = buffer
-            closer = ClosesOnRelease(loop: loop) { for watcher in watchers { watcher.close() } }
+            let shutdown = Result { try GracefulShutdown(on: loop, signals: signals) }
+            self.shutdown = shutdown
+            closer = (try? shutdown.get()).map { shutdown in ClosesOnRelease(loop: loop) { shutdown.close() } }
         }
 
         /// The next signal; throws `CancellationError` if the task is cancelled.
         public mutating func next() async throws -> Signal? {
-            if let failure { throw failure }
-            return try await buffer.next()
+            let signal = try await shutdown.get().waitForSignal(number: taken + 1)
+            taken += 1
+            return signal
         }
     }
 }

@@ -1,6 +1,6 @@
 import CLibUV
 
-/// A POSIX signal, for ``Loop/waitForSignal(_:)``.
+/// A POSIX signal, for ``GracefulShutdown`` and ``Loop/signals(_:)``.
 public struct Signal: Sendable, Hashable, CustomStringConvertible {
     /// The signal number.
     public let number: Int32
@@ -78,26 +78,16 @@ final class SignalWatcher: HandleOwner {
 }
 
 extension Loop {
-    /// Waits until the process receives one of `signals`, and returns it.
+    /// Waits until the process receives one of `signals`, and returns it: a forward to
+    /// ``GracefulShutdown`` (``GracefulShutdown/wait()``), which a server should prefer — it
+    /// catches the signals from the moment it is made, not only while this call waits.
     ///
     /// While it waits, those signals no longer have their default effect (SIGINT does not kill
     /// the process); the handlers are removed when it returns or is cancelled.
-    ///
-    /// ```swift
-    /// loop.spawn {
-    ///     let signal = try await loop.waitForSignal([.interrupt, .terminate])
-    ///     print("got \(signal), shutting down")
-    ///     server.close()
-    /// }
-    /// ```
     public func waitForSignal(_ signals: Set<Signal>) async throws -> Signal {
         assertOnLoop("waitForSignal")
-        let waiter = Waiter<Signal>(loop: self)
-        var watchers: [SignalWatcher] = []
-        defer { for watcher in watchers { watcher.close() } }
-        for signal in signals {
-            watchers.append(try SignalWatcher(loop: self, signal: signal) { waiter.resume(.success($0)) })
-        }
-        return try await waiter.wait(start: {})
+        let shutdown = try GracefulShutdown(on: self, signals: signals)
+        defer { shutdown.close() }
+        return try await shutdown.wait()
     }
 }

@@ -114,7 +114,7 @@ final class SocketAcceptor<Connection: Stream>: SocketReadinessTarget, HandleOwn
     var readyCount: Int { queue.readyCount }
 
     private var closedError: UVError {
-        UVError(code: UVError.Code.cancelled, operation: "accept on", target: closedTarget)
+        UVError(code: UVError.Code.closed, operation: "accept on", target: closedTarget)
     }
 
     /// Starts watching the socket when a task waits or the ready queue has drained to half

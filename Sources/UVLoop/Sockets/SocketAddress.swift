@@ -13,7 +13,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses a numeric IPv4 or IPv6 address (`127.0.0.1`, `::1`) with a port.
     ///
-    /// Throws `UVError` with `EINVAL` when `host` is not a numeric address; use
+    /// Throws `UVError` with `EINVAL` when `host` is not a numeric address, saying so; use
     /// ``Loop/resolve(host:port:)`` for names.
     public init(host: String, port: Int) throws(UVError) {
         guard (0...65535).contains(port) else {
@@ -30,7 +30,9 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
             self.init(v6)
             return
         }
-        throw UVError(code: UVError.Code.invalidArgument, operation: "parse address", target: "\(host):\(port)")
+        throw UVError(
+            code: UVError.Code.invalidArgument, operation: "parse address", target: "\(host):\(port)",
+            hint: "host must be an IP address; got \(host) — resolve it first (loop.resolve(host:)) or use 127.0.0.1")
     }
 
     init(_ address: sockaddr_in) {

@@ -69,34 +69,17 @@ public final class TCPStream: Stream {
     /// Connects to a numeric address.
     public static func connect(to address: SocketAddress, on loop: Loop) async throws -> TCPStream {
         let stream = try TCPStream(loop: loop)
-        let waiter = Waiter<Void>(loop: loop)
-        let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
-        // Freed here if the wait ends before `start` runs (the task was already cancelled).
-        var started = false
-        defer { if !started { request.deallocate() } }
+        let request = Request<uv_connect_t, Void>(loop: loop, operation: "connect to", target: address.description)
         do {
-            try await waiter.wait(
-                start: {
-                    started = true
-                    // Retained until the callback: libuv always calls it, with ECANCELED if the handle closes.
-                    request.pointee.data = Unmanaged.passRetained(waiter).toOpaque()
-                    let status = address.withSockaddr { pointer, _ in
+            try await request.perform(
+                start: { request in
+                    address.withSockaddr { pointer, _ in
                         uv_tcp_connect(request, stream.tcp, pointer) { request, status in
-                            let waiter = Unmanaged<Waiter<Void>>.fromOpaque(request!.pointee.data).takeRetainedValue()
-                            request!.deallocate()
-                            waiter.resume(status < 0 ? .failure(UVError(code: status, operation: "connect to")) : .success(()))
+                            Request<uv_connect_t, Void>.complete(request, status: status, value: ())
                         }
                     }
-                    if status < 0 {
-                        Unmanaged.passUnretained(waiter).release()
-                        request.deallocate()
-                        throw UVError(code: status, operation: "connect to", target: address.description)
-                    }
                 },
-                onCancel: { stream.close() })
-        } catch let error as UVError {
-            stream.close()
-            throw UVError(code: error.code, operation: "connect to", target: address.description)
+                onCancel: { _ in stream.close() })
         } catch {
             stream.close()
             throw error
@@ -105,12 +88,12 @@ public final class TCPStream: Stream {
     }
 
     /// The local address, or `nil` once closed.
-    public var localAddress: SocketAddress? {
+    public override var localAddress: SocketAddress? {
         address(uv_tcp_getsockname)
     }
 
     /// The peer's address, or `nil` once closed or if not connected.
-    public var peerAddress: SocketAddress? {
+    public override var peerAddress: SocketAddress? {
         address(uv_tcp_getpeername)
     }
 
@@ -140,9 +123,9 @@ public final class TCPStream: Stream {
         try UVError.check(uv_tcp_keepalive(tcp, idle == nil ? 0 : 1, seconds), "set keep-alive on", endpointDescription)
     }
 
-    /// Throws `EBADF` once closed: the handle's memory is freed by then.
+    /// Throws ``UVError/Code/closed`` once closed: the handle's memory is freed by then.
     private func checkOpen(_ operation: String) throws(UVError) {
-        if isClosed { throw UVError(code: UVError.Code.badFileDescriptor, operation: operation, target: "closed TCP stream") }
+        if isClosed { throw closedError(operation) }
     }
 
     /// Closes the connection with a reset (RST) instead of an orderly close.

@@ -28,7 +28,7 @@ public class Stream: HandleOwner {
     @exclusivity(unchecked) private var writeFailure: Int32 = 0
     /// True once ``close()`` was called.
     @exclusivity(unchecked) public private(set) var isClosed = false
-    /// True while a task waits in `drain` or `flush`: its continuation is kept by the loop
+    /// True while tasks wait in `drain` or `flush`: their continuations are kept by the loop
     /// (``Loop/writeWaiters``), not here, as few streams ever wait for writes.
     private var isWaitingForWrites = false
     /// The water marks, kept in 32 bits each (see ``highWaterMark``).
@@ -62,12 +62,14 @@ public class Stream: HandleOwner {
         adopt(stream, owner: self)
     }
 
-    /// The longest line ``readLine()`` accepts, in bytes without the terminator (default 64 KiB).
+    /// The longest line ``readLine()`` accepts, in bytes without the terminator (default 64 KiB;
+    /// at least 1). Bytes already received are kept under the new limit.
     public var maxLineLength: Int {
         get { reader.maxLineLength }
         set {
-            precondition(reader.bufferedByteCount == 0, "set maxLineLength before reading")
-            reader = LineReader(maxLineLength: newValue)
+            let pending = reader.takeAll()
+            reader = LineReader(maxLineLength: max(1, newValue))
+            if let pending { reader.append(pending) }
         }
     }
 
@@ -78,6 +80,12 @@ public class Stream: HandleOwner {
 
     /// What the stream is connected to, for messages.
     public var description: String { endpointDescription }
+
+    /// This end's socket address; `nil` but for sockets (``TCPStream`` overrides it).
+    public var localAddress: SocketAddress? { nil }
+
+    /// The peer's socket address; `nil` but for sockets (``TCPStream`` overrides it).
+    public var peerAddress: SocketAddress? { nil }
 
     /// Describes the stream in errors and shutdown reports; subclasses add addresses.
     var endpointDescription: String { "stream" }
@@ -154,7 +162,7 @@ public class Stream: HandleOwner {
 
     private func readError() -> UVError {
         if readFailure != 0 { return UVError(code: readFailure, operation: "read from", target: endpointDescription) }
-        return UVError(code: UVError.Code.cancelled, operation: "read from", target: "closed \(endpointDescription)")
+        return closedError("read from")
     }
 
     private func startReading() throws {
@@ -202,11 +210,11 @@ public class Stream: HandleOwner {
 
     /// Queues `bytes` to be written; never waits. The bytes are shared, not copied.
     ///
-    /// Throws `UVError` if the stream is closed or an earlier write failed (for example
-    /// `EPIPE` or `ECONNRESET` after the peer went away).
+    /// Throws `UVError` if the stream is closed (``UVError/isClosed``) or an earlier write
+    /// failed (``UVError/isConnectionReset`` for `EPIPE` or `ECONNRESET` after the peer went away).
     public func write(_ bytes: Bytes) throws {
         loop.assertOnLoop("write")
-        if isClosed { throw UVError(code: UVError.Code.brokenPipe, operation: "write to", target: "closed \(endpointDescription)") }
+        if isClosed { throw closedError("write to") }
         if writeFailure != 0 { throw UVError(code: writeFailure, operation: "write to", target: endpointDescription) }
         enqueue(bytes)
     }
@@ -279,24 +287,53 @@ public class Stream: HandleOwner {
         }
     }
 
-    /// A write finished (or failed); wakes a task waiting in `drain` or `flush`.
+    /// A write finished (or failed); wakes the tasks waiting in `drain` or `flush` whose wait is over.
     private func wrote(status: Int32) {
         if status < 0 && status != UVError.Code.cancelled && writeFailure == 0 { writeFailure = status }
-        guard isWaitingForWrites, let waiter = loop.writeWaiters[ObjectIdentifier(self)] else { return }
-        if writeFailure != 0 || isClosed {
-            let error = UVError(
-                code: writeFailure != 0 ? writeFailure : UVError.Code.cancelled, operation: "write to", target: endpointDescription)
-            takeWriteWaiter()?.resume(throwing: error)
-        } else if bufferedWriteCount <= (waiter.toEmpty ? 0 : lowWaterMark) {
-            takeWriteWaiter()?.resume()
+        guard isWaitingForWrites else { return }
+        if writeFailure != 0 {
+            resumeWriteWaiters(failing: UVError(code: writeFailure, operation: "write to", target: endpointDescription))
+        } else if isClosed {
+            resumeWriteWaiters(failing: closedError("write to"))
+        } else {
+            resumeWriteWaiters(failing: nil)
         }
     }
 
-    /// Removes the continuation of the task waiting in `drain` or `flush`, if any.
-    private func takeWriteWaiter() -> UnsafeContinuation<Void, any Error>? {
-        guard isWaitingForWrites else { return nil }
-        isWaitingForWrites = false
-        return loop.writeWaiters.removeValue(forKey: ObjectIdentifier(self))?.continuation
+    /// Resumes the tasks waiting in `drain` or `flush`: all of them with `error`, or without an
+    /// error those whose mark the backlog has reached (zero for `flush`, the low water mark
+    /// for `drain`).
+    private func resumeWriteWaiters(failing error: UVError?) {
+        guard isWaitingForWrites, var waiters = loop.writeWaiters.removeValue(forKey: ObjectIdentifier(self)) else { return }
+        let backlog = error == nil ? bufferedWriteCount : 0
+        let low = lowWaterMark
+        var done: [WriteWaiter] = []
+        waiters.removeAll { waiter in
+            guard error != nil || backlog <= (waiter.toEmpty ? 0 : low) else { return false }
+            done.append(waiter)
+            return true
+        }
+        if waiters.isEmpty {
+            isWaitingForWrites = false
+        } else {
+            loop.writeWaiters[ObjectIdentifier(self)] = waiters
+        }
+        for waiter in done {
+            if let error { waiter.continuation.resume(throwing: error) } else { waiter.continuation.resume() }
+        }
+    }
+
+    /// Removes the task waiting in `drain` or `flush` with `id`, if it still waits.
+    private func takeWriteWaiter(id: Int) -> UnsafeContinuation<Void, any Error>? {
+        let key = ObjectIdentifier(self)
+        guard isWaitingForWrites, let index = loop.writeWaiters[key]?.firstIndex(where: { $0.id == id }) else { return nil }
+        // Force-unwrap: the list was just found to hold the waiter.
+        let waiter = loop.writeWaiters[key]!.remove(at: index)
+        if loop.writeWaiters[key]!.isEmpty {
+            loop.writeWaiters[key] = nil
+            isWaitingForWrites = false
+        }
+        return waiter.continuation
     }
 
     /// Waits while more than ``highWaterMark`` bytes are queued, until at most ``lowWaterMark``
@@ -307,11 +344,15 @@ public class Stream: HandleOwner {
     /// try await upstream.drain()
     /// ```
     public func drain() async throws {
+        if isClosed { throw closedError("drain") }
         guard bufferedWriteCount > highWaterMark else { return }
         try await waitForWrites(toEmpty: false, operation: "drain")
     }
 
     /// Waits until every queued byte has been handed to the kernel.
+    ///
+    /// Several tasks may wait in `drain()` and `flush()` on one stream at once; each resumes
+    /// when its own condition holds, and cancelling one leaves the others waiting.
     public func flush() async throws {
         try await waitForWrites(toEmpty: true, operation: "flush")
     }
@@ -319,9 +360,10 @@ public class Stream: HandleOwner {
     private func waitForWrites(toEmpty: Bool, operation: String) async throws {
         loop.assertOnLoop(operation)
         if writeFailure != 0 { throw UVError(code: writeFailure, operation: "write to", target: endpointDescription) }
-        if isClosed { throw UVError(code: UVError.Code.cancelled, operation: operation, target: "closed \(endpointDescription)") }
+        if isClosed { throw closedError(operation) }
         if bufferedWriteCount <= (toEmpty ? 0 : lowWaterMark) { return }
-        precondition(!isWaitingForWrites, "only one task may wait in drain or flush at a time")
+        let id = loop.nextWriteWaiterID
+        loop.nextWriteWaiterID &+= 1
         let this = UnsafeTransfer(self)
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
@@ -329,12 +371,13 @@ public class Stream: HandleOwner {
                     continuation.resume(throwing: CancellationError())
                 } else {
                     isWaitingForWrites = true
-                    loop.writeWaiters[ObjectIdentifier(self)] = WriteWaiter(continuation: continuation, toEmpty: toEmpty)
+                    loop.writeWaiters[ObjectIdentifier(self), default: []].append(
+                        WriteWaiter(id: id, continuation: continuation, toEmpty: toEmpty))
                 }
             }
         } onCancel: {
             // Safe: the stream is touched only after the hop to its loop's thread.
-            this.value.loop.onLoopThread { this.value.takeWriteWaiter()?.resume(throwing: CancellationError()) }
+            this.value.loop.onLoopThread { this.value.takeWriteWaiter(id: id)?.resume(throwing: CancellationError()) }
         }
     }
 
@@ -343,35 +386,20 @@ public class Stream: HandleOwner {
     /// Closes the writing side once queued bytes are written (TCP FIN); reading goes on.
     public func closeWrite() async throws {
         loop.assertOnLoop("closeWrite")
-        if isClosed { throw UVError(code: UVError.Code.badFileDescriptor, operation: "shut down", target: "closed \(endpointDescription)") }
+        if isClosed { throw closedError("shut down") }
         flushQueued()
-        let waiter = Waiter<Void>(loop: loop)
-        let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
-        // Freed here if the wait ends before `start` runs (the task was already cancelled).
-        var started = false
-        defer { if !started { request.deallocate() } }
-        try await waiter.wait(start: {
-            started = true
-            // Retained until the callback, which may run after this task was cancelled.
-            request.pointee.data = Unmanaged.passRetained(waiter).toOpaque()
-            let status = uv_shutdown(request, stream) { request, status in
-                let waiter = Unmanaged<Waiter<Void>>.fromOpaque(request!.pointee.data).takeRetainedValue()
-                request!.deallocate()
-                let result: Result<Void, any Error> =
-                    status < 0 && status != UVError.Code.cancelled
-                    ? .failure(UVError(code: status, operation: "shut down", target: nil)) : .success(())
-                waiter.resume(result)
-            }
-            if status < 0 {
-                Unmanaged.passUnretained(waiter).release()
-                request.deallocate()
-                throw UVError(code: status, operation: "shut down", target: endpointDescription)
+        let request = Request<uv_shutdown_t, Void>(loop: loop, operation: "shut down", target: endpointDescription)
+        try await request.perform(start: { request in
+            uv_shutdown(request, stream) { request, status in
+                // ECANCELED: the stream was closed meanwhile, which shut it down too.
+                Request<uv_shutdown_t, Void>.complete(request, status: status == UVError.Code.cancelled ? 0 : status, value: ())
             }
         })
     }
 
     /// Closes the stream now. Bytes not yet written are dropped (call ``flush()`` first to keep
-    /// them); a task waiting to read gets a `UVError` (`ECANCELED`). Calling it twice is harmless.
+    /// them); a task waiting to read or write gets a `UVError` whose ``UVError/isClosed`` is true,
+    /// as does every later call. Calling it twice is harmless.
     public func close() {
         loop.assertOnLoop("close")
         guard !isClosed else { return }
@@ -379,16 +407,24 @@ public class Stream: HandleOwner {
         QueuedChunk.releaseAll(&queued)
         queued = []
         queuedByteCount = 0
-        let error = UVError(code: UVError.Code.cancelled, operation: "read from", target: "closed \(endpointDescription)")
-        readWaiter.take()?.resume(throwing: error)
-        takeWriteWaiter()?.resume(throwing: error)
+        readWaiter.take()?.resume(throwing: closedError("read from"))
+        resumeWriteWaiters(failing: closedError("write to"))
         uvClose(stream)
+    }
+}
+
+extension Stream {
+    /// What every operation on a closed stream throws: ``UVError/Code/closed``.
+    final func closedError(_ operation: String) -> UVError {
+        UVError(code: UVError.Code.closed, operation: operation, target: "closed \(endpointDescription)")
     }
 }
 
 /// A task waiting in ``Stream/drain()`` or ``Stream/flush()``, and what it waits for: an empty
 /// queue (`flush`) or the low water mark (`drain`).
 struct WriteWaiter {
+    /// Tells this wait from the stream's others, for its cancellation.
+    let id: Int
     let continuation: UnsafeContinuation<Void, any Error>
     let toEmpty: Bool
 }

@@ -55,7 +55,7 @@ extension Loop {
     /// ```
     public func withTimeout<T>(_ timeout: Duration, name: String? = nil, _ body: () async throws -> T) async throws -> T {
         assertOnLoop("withTimeout")
-        // Safe: the child tasks below prefer this loop's serial executor, so `body` and the
+        // Safe: the child tasks below prefer this loop's task executor, so `body` and the
         // result box are used on the loop thread only, and `body` ends before this returns.
         return try await withoutActuallyEscaping(body) { body in
             let work = UncheckedBox(body)

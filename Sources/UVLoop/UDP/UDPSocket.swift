@@ -25,7 +25,7 @@ public struct Datagram: Sendable {
 public final class UDPSocket: HandleOwner {
     let loop: Loop
     let udp: UnsafeMutablePointer<uv_udp_t>
-    private var received: [Datagram] = []
+    private var received = FIFO<Datagram>()
     private let receivers: WaitQueue<Datagram>
     private var isReceiving = false
     private var receiveFailure: Int32 = 0
@@ -86,36 +86,23 @@ public final class UDPSocket: HandleOwner {
     /// Sends `bytes` as one datagram to `address`, and waits until the kernel has taken it.
     ///
     /// Throws `UVError` (`EMSGSIZE` for a datagram over 65,507 bytes, `EACCES` for a broadcast
-    /// address without ``setBroadcast(_:)``, `EBADF` once closed) or `CancellationError` — the
+    /// address without ``setBroadcast(_:)``, ``UVError/isClosed`` once closed) or `CancellationError` — the
     /// datagram may still go out after a cancellation.
     public func send(_ bytes: Bytes, to address: SocketAddress) async throws {
         loop.assertOnLoop("send")
-        if isClosed { throw UVError(code: UVError.Code.badFileDescriptor, operation: "send to", target: "\(address) from closed socket") }
-        let send = UDPSend(loop: loop, bytes: bytes)
-        let request = UnsafeMutablePointer<uv_udp_send_t>.allocate(capacity: 1)
-        // Freed here if the wait ends before `start` runs (the task was already cancelled).
-        var started = false
-        defer { if !started { request.deallocate() } }
-        try await send.waiter.wait(start: {
-            started = true
-            // Retained until the callback, which libuv always calls (with ECANCELED if the socket
-            // closes first); it also keeps the bytes alive while the kernel may read them.
-            request.pointee.data = Unmanaged.passRetained(send).toOpaque()
-            let status = address.withSockaddr { pointer, _ in
+        if isClosed { throw closedError("send to \(address) from") }
+        // The bytes stay alive until the callback, which libuv always calls (with ECANCELED if
+        // the socket closes first): the kernel may read them until then.
+        let request = Request<uv_udp_send_t, Void>(loop: loop, operation: "send to", target: address.description, context: bytes.storage)
+        try await request.perform(start: { request in
+            address.withSockaddr { pointer, _ in
                 bytes.withUnsafeBytes { buffer in
                     var buf = uv_buf_init(
                         UnsafeMutableRawPointer(mutating: buffer.baseAddress)?.assumingMemoryBound(to: CChar.self), UInt32(buffer.count))
                     return uv_udp_send(request, udp, &buf, 1, pointer) { request, status in
-                        let send = Unmanaged<UDPSend>.fromOpaque(request!.pointee.data).takeRetainedValue()
-                        request!.deallocate()
-                        send.waiter.resume(status < 0 ? .failure(UVError(code: status, operation: "send to")) : .success(()))
+                        Request<uv_udp_send_t, Void>.complete(request, status: status, value: ())
                     }
                 }
-            }
-            if status < 0 {
-                Unmanaged.passUnretained(send).release()
-                request.deallocate()
-                throw UVError(code: status, operation: "send to", target: address.description)
             }
         })
     }
@@ -129,12 +116,11 @@ public final class UDPSocket: HandleOwner {
 
     /// Waits for the next datagram.
     ///
-    /// Throws `UVError` if receiving failed or the socket is or becomes closed (`ECANCELED`),
+    /// Throws `UVError` if receiving failed or the socket is or becomes closed (``UVError/isClosed``),
     /// and `CancellationError` if the task is cancelled (no datagram is lost: it stays queued).
     public func receive() async throws -> Datagram {
         loop.assertOnLoop("receive")
-        if !received.isEmpty {
-            let datagram = received.removeFirst()
+        if let datagram = received.popFirst() {
             if !isReceiving && !isClosed { try startReceiving() }
             return datagram
         }
@@ -143,13 +129,14 @@ public final class UDPSocket: HandleOwner {
             receiveFailure = 0
             throw UVError(code: code, operation: "receive on", target: label)
         }
-        if isClosed { throw closedError }
+        if isClosed { throw closedError("receive on") }
         try startReceiving()
         return try await receivers.wait()
     }
 
-    private var closedError: UVError {
-        UVError(code: UVError.Code.cancelled, operation: "receive on", target: "closed \(label)")
+    /// What every operation on a closed socket throws: ``UVError/Code/closed``.
+    private func closedError(_ operation: String) -> UVError {
+        UVError(code: UVError.Code.closed, operation: operation, target: "closed \(label)")
     }
 
     private func startReceiving() throws {
@@ -211,7 +198,7 @@ public final class UDPSocket: HandleOwner {
             public mutating func next() async throws -> Datagram? {
                 do {
                     return try await socket.receive()
-                } catch let error as UVError where socket.isClosed && error.code == UVError.Code.cancelled {
+                } catch let error as UVError where socket.isClosed && error.isClosed {
                     return nil
                 }
             }
@@ -262,9 +249,9 @@ public final class UDPSocket: HandleOwner {
         try setMembership(group, interface: interface, join: false)
     }
 
-    /// Throws `EBADF` once closed: the handle's memory is freed by then.
+    /// Throws ``UVError/Code/closed`` once closed: the handle's memory is freed by then.
     private func checkOpen() throws(UVError) {
-        if isClosed { throw UVError(code: UVError.Code.badFileDescriptor, operation: "set an option on", target: "closed \(label)") }
+        if isClosed { throw closedError("set an option on") }
     }
 
     private func setMembership(_ group: String, interface: String?, join: Bool) throws {
@@ -282,22 +269,11 @@ public final class UDPSocket: HandleOwner {
         loop.assertOnLoop("close")
         guard !isClosed else { return }
         isClosed = true
-        received = []
-        receivers.resumeAll(with: .failure(closedError))
+        received = FIFO()
+        receivers.resumeAll(with: .failure(closedError("receive on")))
         uvClose(udp)
     }
 
     var handleDescription: String { label }
     func closeHandle() { close() }
-}
-
-/// One `uv_udp_send`: its waiter, and the bytes the kernel reads until the callback.
-private final class UDPSend {
-    let waiter: Waiter<Void>
-    let bytes: Bytes
-
-    init(loop: Loop, bytes: Bytes) {
-        waiter = Waiter(loop: loop)
-        self.bytes = bytes
-    }
 }

@@ -1,0 +1,299 @@
+import UVLoop
+
+/// A WebSocket connection (RFC 6455, with permessage-deflate from RFC 7692) over any
+/// ``ByteStream``: TCP, a Unix socket, TLS.
+///
+/// Make one with ``upgrade(_:options:)`` or ``accept(_:method:version:headers:leftover:options:)``
+/// on a server, or ``connect(url:on:options:)`` on a client. Then one task receives while any
+/// task of the loop sends:
+///
+/// ```swift
+/// let socket = try await WebSocket.upgrade(stream)
+/// for try await message in socket.messages {
+///     if case .text(let text) = message { try await socket.send(text: text) }
+/// }
+/// ```
+///
+/// Pings are answered by ``receive()`` as they arrive. A peer that breaks the protocol gets a
+/// close frame with the fitting code (1002, 1007, 1009) and the TCP connection is closed; the
+/// receiving task then gets a ``WebSocketError``. A WebSocket belongs to its stream's loop.
+public final class WebSocket {
+    /// A whole message.
+    public enum Message: Sendable, Equatable {
+        /// A UTF-8 text message.
+        case text(String)
+        /// A binary message.
+        case binary(Bytes)
+    }
+
+    private enum State {
+        case open
+        /// This end sent a close frame and waits for the peer's.
+        case closing
+        /// Both close frames were exchanged, or the connection failed.
+        case closed
+    }
+
+    /// The stream the connection runs over.
+    public let stream: any ByteStream
+    /// Which end this is.
+    public let role: WebSocketRole
+    /// The subprotocol agreed in the handshake, if any.
+    public let subprotocol: String?
+    /// The permessage-deflate settings agreed in the handshake, if any.
+    public let compression: PerMessageDeflateParameters?
+    /// The limits this session enforces.
+    public let options: Options
+    /// The code of the peer's close frame: nil while open, ``WebSocketCloseCode/noStatusReceived``
+    /// if it had none, ``WebSocketCloseCode/abnormalClosure`` if the connection ended without one.
+    public private(set) var closeCode: WebSocketCloseCode?
+    /// The reason in the peer's close frame.
+    public private(set) var closeReason = ""
+
+    private var state = State.open
+    private var decoder: WebSocketFrameDecoder
+    private var assembler: WebSocketMessageAssembler
+    private let deflater: WebSocketDeflater?
+    private var isReceiving = false
+    private let finished: Event
+    private var keepAlive: SpawnedTask?
+    private var awaitingPong = false
+
+    /// A session over `stream` whose handshake is done; `leftover` holds bytes already read
+    /// past the handshake (they are the first frames).
+    public init(
+        stream: any ByteStream, role: WebSocketRole, leftover: Bytes = Bytes(), subprotocol: String? = nil,
+        compression: PerMessageDeflateParameters? = nil, options: Options = Options()
+    ) {
+        self.stream = stream
+        self.role = role
+        self.subprotocol = subprotocol
+        self.compression = compression
+        self.options = options
+        decoder = WebSocketFrameDecoder(role: role, maxPayloadLength: options.maxMessageSize)
+        var inflater: WebSocketInflater?
+        var deflater: WebSocketDeflater?
+        if let compression {
+            let level = options.compression?.compressionLevel ?? 6
+            let memoryLevel = options.compression?.memoryLevel ?? 8
+            let (ownBits, ownReset, peerReset) =
+                role == .server
+                ? (compression.serverMaxWindowBits, compression.serverNoContextTakeover, compression.clientNoContextTakeover)
+                : (compression.clientMaxWindowBits, compression.clientNoContextTakeover, compression.serverNoContextTakeover)
+            deflater = WebSocketDeflater(windowBits: ownBits, level: level, memoryLevel: memoryLevel, noContextTakeover: ownReset)
+            inflater = WebSocketInflater(noContextTakeover: peerReset)
+            decoder.allowedReservedBits = WebSocketFrame.rsv1
+        }
+        self.deflater = deflater
+        assembler = WebSocketMessageAssembler(maxMessageSize: options.maxMessageSize, inflater: inflater)
+        finished = Event(on: stream.loop)
+        if !leftover.isEmpty { decoder.append(leftover) }
+        if let interval = options.pingInterval { startKeepAlive(every: interval) }
+    }
+
+    /// True until the closing handshake starts or the connection fails.
+    public var isOpen: Bool { state == .open }
+
+    /// The messages, one per iteration, until the connection closes; see ``receive()``.
+    public var messages: Messages { Messages(socket: self) }
+
+    /// Waits for the next message; nil once the connection is closed (see ``closeCode``).
+    ///
+    /// Answers pings and completes the closing handshake as frames arrive. Throws
+    /// ``WebSocketError`` (kind `protocolViolation`) after closing the connection when the
+    /// peer breaks the protocol, the stream's error if the connection is lost, and
+    /// `CancellationError` if the task is cancelled (the connection stays open).
+    /// Only one task may receive at a time; a second gets ``WebSocketError`` (`concurrentReceive`).
+    public func receive() async throws -> Message? {
+        guard !isReceiving else {
+            throw WebSocketError(.concurrentReceive, peer: stream.description, "receive called while another task is receiving")
+        }
+        isReceiving = true
+        defer { isReceiving = false }
+        while state != .closed {
+            do {
+                while let frame = try decoder.nextFrame() {
+                    guard let event = try assembler.receive(frame) else { continue }
+                    switch event {
+                    case .text(let text): if state == .open { return .text(text) }
+                    case .binary(let bytes): if state == .open { return .binary(bytes) }
+                    case .ping(let payload):
+                        guard state == .open else { continue }
+                        try writeFrame(.pong, payload)
+                        // A ping flood from a peer that does not read its pongs waits here
+                        // instead of growing the write queue.
+                        try await stream.drain()
+                    case .pong: awaitingPong = false
+                    case .close(let code, let reason):
+                        closeCode = code ?? .noStatusReceived
+                        closeReason = reason
+                        if state == .open {
+                            // Echo the status code, as RFC 6455 §5.5.1 asks.
+                            state = .closing
+                            try? writeFrame(.close, WebSocketMessageAssembler.closePayload(code: code, reason: ""))
+                        }
+                        await finish()
+                        return nil
+                    }
+                }
+                // Text still arriving is checked now, so invalid UTF-8 fails before its frame ends.
+                let wanted = { (opcode: WebSocketOpcode, bits: UInt8) in
+                    self.assembler.wantsEarlyValidation(opcode: opcode, reservedBits: bits)
+                }
+                if state == .open, let partial = decoder.takePartialPayload(if: wanted) {
+                    try assembler.validatePartial(partial.bytes, opcode: partial.opcode)
+                }
+            } catch let error as WebSocketProtocolError {
+                await fail(code: error.closeCode, reason: error.reason)
+                throw WebSocketError(.protocolViolation, peer: stream.description, error.reason, closeCode: error.closeCode)
+            }
+            let bytes: Bytes?
+            do {
+                bytes = try await stream.read()
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                if state == .closed { return nil }
+                closeCode = closeCode ?? .abnormalClosure
+                await finish()
+                throw error
+            }
+            guard let bytes else {
+                closeCode = closeCode ?? .abnormalClosure
+                await finish()
+                return nil
+            }
+            decoder.append(bytes)
+        }
+        return nil
+    }
+
+    /// Sends a text message, then waits while the stream's write queue is over its high water
+    /// mark (backpressure). Throws ``WebSocketError`` (`notOpen`) once closing has begun.
+    public func send(text: String) async throws {
+        try sendMessage(.text, Bytes(text))
+        try await stream.drain()
+    }
+
+    /// Sends a binary message, then waits while the write queue is over its high water mark.
+    public func send(binary: Bytes) async throws {
+        try sendMessage(.binary, binary)
+        try await stream.drain()
+    }
+
+    /// Sends a ping with up to 125 bytes of payload; its pong is consumed by ``receive()``.
+    public func ping(_ payload: Bytes = Bytes()) throws {
+        guard state == .open else { throw WebSocketError(.notOpen, peer: stream.description, "ping after close") }
+        try writeFrame(.ping, payload.count <= 125 ? payload : payload.slice(0..<125))
+    }
+
+    /// Starts the closing handshake with `code` and `reason` (cut to 123 bytes), waits up to
+    /// ``Options/closeTimeout`` for the peer's close frame and for the TCP close, then closes
+    /// the stream. Messages that arrive meanwhile are dropped. Harmless if already closed.
+    public func close(code: WebSocketCloseCode = .normalClosure, reason: String = "") async {
+        if state == .open {
+            state = .closing
+            try? writeFrame(.close, WebSocketMessageAssembler.closePayload(code: code, reason: reason))
+        }
+        if isReceiving {
+            // The receiving task completes the handshake; wait for it.
+            _ = try? await stream.loop.withTimeout(options.closeTimeout) { try await finished.wait() }
+        } else if state == .closing {
+            _ = try? await stream.loop.withTimeout(options.closeTimeout) {
+                while try await receive() != nil {}
+            }
+        }
+        if state != .closed { closeStream() }
+    }
+
+    private func sendMessage(_ opcode: WebSocketOpcode, _ payload: Bytes) throws {
+        guard state == .open else { throw WebSocketError(.notOpen, peer: stream.description, "send after close") }
+        if let deflater, payload.count >= (options.compression?.minimumCompressedSize ?? 0) {
+            try writeFrame(opcode, deflater.compress(payload), reservedBits: WebSocketFrame.rsv1)
+        } else {
+            try writeFrame(opcode, payload)
+        }
+    }
+
+    private func writeFrame(_ opcode: WebSocketOpcode, _ payload: Bytes, reservedBits: UInt8 = 0) throws {
+        switch role {
+        case .client:
+            let frame = WebSocketFrame(opcode: opcode, payload: payload, reservedBits: reservedBits)
+            try stream.write(WebSocketFrameEncoder.encode(frame, maskingKey: WebSocketFrameEncoder.randomMaskingKey()))
+        case .server where payload.count > 4096:
+            // Large payloads go out without a copy: the header, then the payload as it is.
+            try stream.write(Bytes(WebSocketFrameEncoder.header(opcode: opcode, payloadLength: payload.count, reservedBits: reservedBits)))
+            try stream.write(payload)
+        case .server:
+            try stream.write(WebSocketFrameEncoder.encode(WebSocketFrame(opcode: opcode, payload: payload, reservedBits: reservedBits)))
+        }
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): a close frame with `code`, then the TCP close.
+    private func fail(code: WebSocketCloseCode, reason: String) async {
+        if state == .open {
+            state = .closing
+            try? writeFrame(.close, WebSocketMessageAssembler.closePayload(code: code, reason: reason))
+        }
+        await finish()
+    }
+
+    /// Ends the connection once close frames are exchanged (or it failed): the server shuts its
+    /// side down first and waits for the client's FIN; the client waits for the server's; both
+    /// bounded by the close timeout.
+    private func finish() async {
+        guard state != .closed else { return }
+        state = .closed
+        closeCode = closeCode ?? .abnormalClosure
+        keepAlive?.cancel()
+        if !stream.isClosed {
+            _ = try? await stream.loop.withTimeout(options.closeTimeout) {
+                if role == .server { try await stream.closeWrite() } else { try await stream.flush() }
+                while try await stream.read() != nil {}
+            }
+        }
+        closeStream()
+    }
+
+    private func closeStream() {
+        state = .closed
+        keepAlive?.cancel()
+        stream.close()
+        finished.set()
+    }
+
+    private func startKeepAlive(every interval: Duration) {
+        keepAlive = stream.loop.spawn { [weak self] in
+            while true {
+                try await self?.stream.loop.sleep(for: interval)
+                guard let self, self.state == .open else { return }
+                if self.awaitingPong {
+                    await self.fail(code: .internalError, reason: "keep-alive ping timeout")
+                    return
+                }
+                self.awaitingPong = true
+                try? self.ping(Bytes("keep-alive"))
+            }
+        }
+    }
+}
+
+extension WebSocket {
+    /// The messages of a ``WebSocket`` as an async sequence; ends when the connection closes.
+    public struct Messages: AsyncSequence {
+        public typealias Element = Message
+        public typealias Failure = any Error
+        let socket: WebSocket
+
+        /// An iterator calling ``WebSocket/receive()``.
+        public func makeAsyncIterator() -> Iterator { Iterator(socket: socket) }
+
+        /// Calls ``WebSocket/receive()`` on each step.
+        public struct Iterator: AsyncIteratorProtocol {
+            let socket: WebSocket
+
+            /// The next message, or nil once the connection is closed.
+            public mutating func next() async throws -> Message? { try await socket.receive() }
+        }
+    }
+}
