@@ -83,6 +83,7 @@ let package = Package(
             dependencies: [
                 "ChatProtocol",
                 "UVLoop",
+                "UVLoopRedis",
                 "UVLoopTLS",
                 "UVLoopWebSocket",
                 .product(name: "Logging", package: "swift-log"),

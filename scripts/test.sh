@@ -32,6 +32,7 @@ python3 scripts/http_h11_diff.py .build/release
 python3 scripts/chat_tls_test.py .build/release
 python3 scripts/chat_browser_test.py .build/release/ChatExample
 python3 scripts/chat_websocket_test.py .build/release/ChatExample
+python3 scripts/chat_federation_test.py .build/release/ChatExample  # ~30 s: 3+ processes through redis-server
 
 echo "== reliability: sanitizers, fuzzing, fault injection, churn, descriptor exhaustion (RELIABILITY.md)"
 bash scripts/sanitize.sh

@@ -37,6 +37,10 @@ public struct ChatConfiguration: Sendable {
     public var summaryInterval = Duration.seconds(1)
     /// How long shutdown waits for queued lines to be written before closing.
     public var shutdownTimeout = Duration.seconds(3)
+    /// Share the port with other processes (`SO_REUSEPORT`): the kernel spreads connections.
+    public var reusePort = false
+    /// One room across many processes through Redis, if set (see ``Federation``).
+    public var federation: FederationSettings?
     /// How long a departing participant's last line (a goodbye, an idle notice) gets to be written.
     public var farewellTimeout = Duration.seconds(2)
 

@@ -36,6 +36,8 @@ public final class ChatServer {
     let log: Logger
     let console: Console
     let context: SessionContext
+    /// The room's link to the other processes sharing it, if federated.
+    let federation: Federation?
     /// Connections being told the room is full; past ``maxRefusals`` they are closed at once.
     private var refusals = 0
     private let maxRefusals = ChatConfiguration.reservedFileDescriptors / 2
@@ -51,7 +53,8 @@ public final class ChatServer {
         self.console = console
         self.loop = loop
         let tlsContext = try configuration.tls.map { try ChatServer.makeTLSContext($0) }
-        listener = try TCPListener(host: configuration.host, port: configuration.port, on: loop)
+        listener = try TCPListener(
+            host: configuration.host, port: configuration.port, reusePort: configuration.reusePort, on: loop)
         listener.maxLineLength = configuration.maxLineLength
         do {
             if let settings = configuration.tls, let tlsContext {
@@ -88,6 +91,8 @@ public final class ChatServer {
             largeRoomThreshold: configuration.largeRoomThreshold, summaryInterval: configuration.summaryInterval, log: log,
             console: console)
         context = SessionContext(configuration: configuration, room: room, loop: loop, log: log, console: console)
+        let room = room
+        federation = configuration.federation.map { Federation(settings: $0, room: room, log: log, on: loop) }
     }
 
     /// Prints `ChatServer starting up on port N`, serves until a shutdown signal (or ``stop()``),
@@ -98,6 +103,7 @@ public final class ChatServer {
         log.info(
             "listening on \(listener.boundAddress ?? listener.localAddress); at most \(participantLimit) participants, lines of \(configuration.maxLineLength) bytes"
         )
+        federation?.start()
         let tlsTasks = startTLS()
         let webTask = startWeb()
         let watcher = loop.spawn {
@@ -114,6 +120,7 @@ public final class ChatServer {
         web?.close()
         webTask?.cancel()
         await shutDown()
+        await federation?.finish(within: configuration.shutdownTimeout)
         console.say("ChatServer exiting.")
     }
 

@@ -117,8 +117,8 @@ public struct ChatSession {
                 reply(ChatText.nickRefused(error, asked: name, current: current))
             }
         case .who:
-            let listed = room.earliestParticipants(ChatConfiguration.maxNamesListed)
-            reply(ChatText.who(listed.map(\.name), of: room.count))
+            let listed = room.whoNames(limit: ChatConfiguration.maxNamesListed)
+            reply(ChatText.who(listed.names, of: listed.total))
         case .me(let action):
             let action = TextSanitizer.clean(action)
             if action.allSatisfy(\.isWhitespace) {

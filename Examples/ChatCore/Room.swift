@@ -85,6 +85,12 @@ public final class Room {
     /// Lines relayed, bytes out and departures by cause, for `GET /metrics`.
     public private(set) var metrics = RoomMetrics()
     private var isDisconnectingSlow = false
+    /// Told of every local line, join, departure and rename, for other processes to relay
+    /// (see `Federation/`); `nil` without federation.
+    var relay: ((RoomEvent) -> Void)?
+    /// The names of the participants of other processes, by ``Nickname/key(_:)``: never given
+    /// here, and listed by `/who`.
+    var remoteNames: [String: String] = [:]
 
     /// Creates an empty room. `largeRoomThreshold` and `summaryInterval`: see the properties;
     /// the default threshold never summarises.
@@ -156,7 +162,7 @@ public final class Room {
     public func admit(_ stream: any ByteStream, kind: ParticipantKind = .tcp) -> Participant {
         var name = "guest-\(nextGuestNumber)"
         nextGuestNumber += 1
-        while byName[Nickname.key(name)] != nil {
+        while byName[Nickname.key(name)] != nil || remoteNames[Nickname.key(name)] != nil {
             name = "guest-\(nextGuestNumber)"
             nextGuestNumber += 1
         }
@@ -174,8 +180,9 @@ public final class Room {
             console.say("Participant joined chat.")
         } else {
             send(ChatText.welcome(name), to: participant)
+            relay?(.joined(name))
             if announcesEachArrival {
-                broadcast(ChatText.joined(name), from: participant)
+                deliver(ChatText.joined(name), except: participant)
             } else {
                 unannouncedJoins += 1
                 scheduleSummary()
@@ -236,13 +243,14 @@ public final class Room {
     /// `Participant left chat.` in plain mode, and in the log.
     public func announceDeparture(of participant: Participant, _ departure: Departure) {
         metrics.record(departure)
+        if !isPlain { relay?(.left(participant.name, ChatText.left(participant.name, departure))) }
         if isPlain {
             console.say("Participant left chat.")
         } else if isClosing {
             // Everyone is being told the server is shutting down.
         } else if count < largeRoomThreshold {
             // It was one of at most `largeRoomThreshold`: told one by one.
-            broadcast(ChatText.left(participant.name, departure), from: participant)
+            deliver(ChatText.left(participant.name, departure), except: participant)
         } else {
             unannouncedDepartures += 1
             scheduleSummary()
@@ -285,13 +293,36 @@ public final class Room {
         if let problem = Nickname.problem(with: name) { throw .invalid(problem) }
         if name == participant.name { throw .unchanged }
         if let holder = byName[Nickname.key(name)], holder !== participant { throw .taken }
+        if remoteNames[Nickname.key(name)] != nil { throw .taken }
         let old = participant.name
         byName[Nickname.key(old)] = nil
         byName[Nickname.key(name)] = participant
         participant.name = name
         log.info("\(old) (\(participant.peer?.description ?? "unknown address")) is now \(name)")
         send(ChatText.youAreNow(name), to: participant)
-        broadcast(ChatText.renamed(from: old, to: name), from: participant)
+        relay?(.renamed(from: old, to: name))
+        deliver(ChatText.renamed(from: old, to: name), except: participant)
+    }
+
+    /// Gives `participant` back its name `old` after another process won `name` (the
+    /// federation's claim): tells it and the local room, relays nothing.
+    func restoreName(_ participant: Participant, to old: String) {
+        let taken = participant.name
+        guard participant.isPresent, byName[Nickname.key(old)] == nil else { return }
+        if byName[Nickname.key(taken)] === participant { byName[Nickname.key(taken)] = nil }
+        byName[Nickname.key(old)] = participant
+        participant.name = old
+        log.info("\(taken) was claimed elsewhere first: \(participant.logDescription) is \(old) again")
+        send(ChatText.nickRefused(.taken, asked: taken, current: old), to: participant)
+        deliver(ChatText.renamed(from: taken, to: old), except: participant)
+    }
+
+    /// The names `/who` lists — the first `limit` local participants, then those of other
+    /// processes in alphabetical order — and how many there are in all.
+    public func whoNames(limit: Int) -> (names: [String], total: Int) {
+        var names = earliestParticipants(limit).map(\.name)
+        if names.count < limit { names += remoteNames.values.sorted().prefix(limit - names.count) }
+        return (names, count + remoteNames.count)
     }
 
     // MARK: Writing
@@ -299,6 +330,15 @@ public final class Room {
     /// Writes `line` to every participant but `sender`, unless the room is closing. One whose
     /// queue it would take over the bound is disconnected; one already gone is skipped.
     public func broadcast(_ line: Bytes, from sender: Participant?) {
+        deliver(line, except: sender)
+        if sender != nil, !isClosing { relay?(.line(line)) }
+    }
+
+    /// Writes a line from another process to every participant: one `Stream.broadcast`.
+    func deliverRemote(_ line: Bytes) { deliver(line, except: nil as TCPStream?) }
+
+    /// ``broadcast(_:from:)`` without telling ``relay``: for what is said to this room only.
+    private func deliver(_ line: Bytes, except sender: Participant?) {
         guard !isClosing else { return }
         count(line, from: sender != nil)
         Stream.broadcast(line, to: roster.elements, except: sender?.tcp, queueLimit: maxQueuedBytes) { overBound.append($0) }
@@ -308,6 +348,11 @@ public final class Room {
 
     /// Writes `line` to every connection but `sender`'s, as for a participant.
     public func broadcast(_ line: Bytes, from sender: TCPStream?) {
+        deliver(line, except: sender)
+        if sender != nil, !isClosing { relay?(.line(line)) }
+    }
+
+    private func deliver(_ line: Bytes, except sender: TCPStream?) {
         guard !isClosing else { return }
         count(line, from: sender != nil)
         // Closed or failed streams are skipped: their own tasks see that when they next read.
@@ -426,7 +471,7 @@ public final class Room {
             joined: unannouncedJoins, left: unannouncedDepartures, present: count, interval: summaryPeriod)
         unannouncedJoins = 0
         unannouncedDepartures = 0
-        broadcast(line, from: nil as TCPStream?)
+        deliver(line, except: nil as TCPStream?)
     }
 
     /// Makes sure a summary is announced within its period (``summaryInterval``, or ten times it

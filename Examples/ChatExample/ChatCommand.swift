@@ -107,7 +107,43 @@ struct ChatCommand: ParsableCommand {
             valueName: "seconds"))
     var shutdownTimeout = 3.0
 
+    @Flag(help: "Share --port with other processes (SO_REUSEPORT): run several on one machine, the kernel spreads connections.")
+    var reusePort = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Federate: one room across every process using this Redis (redis://HOST:PORT[/DB]). Lines, joins, leaves and renames are relayed both ways; names are unique across processes. (default: none, one process alone)",
+            valueName: "url"))
+    var redis: String?
+
+    @Option(help: ArgumentHelp("With --redis, the room's name: processes with the same one share it.", valueName: "name"))
+    var room = "chat"
+
+    @Option(help: ArgumentHelp("With --redis, this process's name in the federation. (default: hostname-pid)", valueName: "name"))
+    var node: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --redis, the room's stream is trimmed to about this many events: what a process can catch up on after losing Redis for a while.",
+            valueName: "events"))
+    var streamLength = 10_000
+
+    @Option(
+        help: ArgumentHelp(
+            "With --redis, the most events of this process's participants held while Redis is unreachable; the oldest are dropped past it.",
+            valueName: "events"))
+    var outboxLimit = 10_000
+
+    @Option(
+        help: ArgumentHelp(
+            "With --redis, how long this process's heartbeat lives: if it dies, its participants are announced as left within this plus 2 s.",
+            valueName: "seconds"))
+    var nodeTTL = 10.0
+
     func validate() throws {
+        if redis == nil, room != "chat" || node != nil { throw ValidationError("--room and --node need --redis") }
+        if streamLength < 1 || outboxLimit < 1 { throw ValidationError("--stream-length and --outbox-limit must be at least 1") }
+        if nodeTTL < 3 || !nodeTTL.isFinite { throw ValidationError("--node-ttl must be at least 3 seconds") }
         if let maxLineLength, maxLineLength < 1 { throw ValidationError("--max-line-length must be at least 1") }
         let lineCap = maxLineLength ?? (plain ? ChatConfiguration.plainMaxLineLength : ChatConfiguration.defaultMaxLineLength)
         if maxQueuedBytes <= lineCap {
@@ -149,6 +185,15 @@ struct ChatCommand: ParsableCommand {
             var tls = ChatTLSSettings(port: tlsPort, certificateFile: tlsCert, privateKeyFile: tlsKey)
             tls.handshakeTimeout = .milliseconds(Int64((tlsHandshakeTimeout * 1000).rounded(.up)))
             configuration.tls = tls
+        }
+
+        configuration.reusePort = reusePort
+        if let redis {
+            var federation = FederationSettings(redisURL: redis, room: room, node: node)
+            federation.streamLength = streamLength
+            federation.outboxLimit = outboxLimit
+            federation.nodeTTL = .milliseconds(Int64((nodeTTL * 1000).rounded()))
+            configuration.federation = federation
         }
 
         let level = (logLevel ?? (plain ? .warning : .info)).level
