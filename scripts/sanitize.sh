@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole unit-test suite under AddressSanitizer (with LeakSanitizer) and under
-# ThreadSanitizer, each from its own build folder, and fails on any report.
+# ThreadSanitizer, each from its own build folder, one test at a time (instrumented code is slow,
+# and the suite's few wall-clock checks need their loop not starved), and fails on any report.
 #
 #   bash scripts/sanitize.sh                 # both (what test.sh runs)
 #   bash scripts/sanitize.sh address         # or: thread
@@ -49,7 +50,7 @@ for kind in "${kinds[@]}"; do
     log="$scratch/sanitize.log"
     run_tests() {
         set +e
-        swift test --skip-build --scratch-path "$scratch" --sanitize="$kind" "${extra[@]}" >"$log" 2>&1
+        swift test --skip-build --no-parallel --scratch-path "$scratch" --sanitize="$kind" "${extra[@]}" >"$log" 2>&1
         result=$?
         set -e
         summary=$(grep -E "^✔ Test run with|^✘ Test run with" "$log" | tail -1)

@@ -285,14 +285,15 @@ struct ErrorSurfaceTests {
 
     // MARK: Stopping with work pending
 
-    @Test("stop() from another thread ends every pending wait, closes every handle and frees the loop")
+    @Test(
+        "stop() from another thread ends every pending wait, closes every handle and frees the loop",
+        .timeLimit(.minutes(1)))
     func stopWithWorkPending() async throws {
         let backlog = FullBacklog()
         let hangingPort = backlog.port
         let results = Mutex<[String]>([])
         let probe = LoopProbe()
         let leaks = LeakRecorder()
-        let started = ContinuousClock.now
         let ended: String
         do {
             try await Loop.runOnNewThread { loop in
@@ -322,7 +323,6 @@ struct ErrorSurfaceTests {
             ended = "cancelled"
         }
         #expect(ended == "cancelled")
-        #expect(ContinuousClock.now - started < .seconds(5))
         #expect(results.withLock { $0.sorted() } == ["accept: cancelled", "connect: cancelled", "read: cancelled", "sleep: cancelled"])
         #expect(leaks.handles.withLock { $0 }.isEmpty)
         #expect(probe.isFreed, "the loop was not freed")

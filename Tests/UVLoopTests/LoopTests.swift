@@ -47,9 +47,9 @@ struct LoopTests {
         #expect(total == 55)
     }
 
-    @Test("spawned tasks that end in any order are all waited for; shutdown cancels the rest")
+    @Test(
+        "spawned tasks that end in any order are all waited for; shutdown cancels the rest", .timeLimit(.minutes(1)))
     func spawnedTasksEndInAnyOrder() async throws {
-        let start = ContinuousClock.now
         let ended = try await onLoop { loop in
             final class Counter { var value = 0 }
             let counter = Counter()
@@ -70,9 +70,6 @@ struct LoopTests {
             return counter.value
         }
         #expect(ended == 200)
-        // Readers left blocked would hold shutdown forever (their peers never write); the bound is
-        // generous because the whole suite shares two cores with it.
-        #expect(ContinuousClock.now - start < .seconds(15), "shutdown cancels the blocked readers")
     }
 
     @Test("withSpawnGroup cancels the other tasks when one throws, and rethrows")
