@@ -83,6 +83,7 @@ let package = Package(
             dependencies: [
                 "ChatProtocol",
                 "UVLoop",
+                "UVLoopHTTP",
                 "UVLoopRedis",
                 "UVLoopTLS",
                 "UVLoopWebSocket",
