@@ -61,11 +61,6 @@ struct SpawnedTaskTests {
         let onLoopThread = try await onLoop { loop -> [String: Bool] in
             var seen: [String: Bool] = [:]
             seen["Task {}"] = await Task { loop.isOnLoopThread }.value
-            // (No loop call inside: after its first suspension it would run off the loop.)
-            seen["Task.immediate after a wait"] = await Task.immediate { () -> Bool in
-                await Task.yield()
-                return loop.isOnLoopThread
-            }.value
             seen["spawnTask"] = try await loop.spawnTask { () async throws -> Bool in
                 try await loop.sleep(for: .milliseconds(1))
                 return loop.isOnLoopThread
@@ -77,6 +72,8 @@ struct SpawnedTaskTests {
             seen["async let"] = try await child
             return seen
         }
-        #expect(onLoopThread == ["Task {}": false, "Task.immediate after a wait": false, "spawnTask": true, "async let": true])
+        // (`Task.immediate` starts on the loop but may resume anywhere after a wait: seen both ways
+        // here, on and off the loop, so it is not asserted; README says not to rely on it.)
+        #expect(onLoopThread == ["Task {}": false, "spawnTask": true, "async let": true])
     }
 }
