@@ -38,8 +38,8 @@ if ((status == 3)) && [ "${AUTOBAHN_REQUIRED:-0}" != 1 ]; then
 fi
 ((status == 0)) || exit "$status"
 if [ -z "$binary" ]; then
-    swift build -c release --product HTTPExample >&2
-    binary=.build/release/HTTPExample
+    swift build -c release --package-path Examples --product HTTPExample >&2
+    binary=Examples/.build/release/HTTPExample
 fi
 
 out=.build-autobahn/$mode

@@ -38,11 +38,12 @@ log() { printf '%s [%4ds] %s\n' "$(date +%H:%M:%S)" "$(($(date +%s) - started))"
 # Build: Swift servers in release (own scratch path), the C baselines and chatbench.
 log "building (release, scratch $SCRATCH)"
 mkdir -p "$TOOLS" "$LOGS" "$OUT"
-swift build -c release --scratch-path "$SCRATCH" --product ChatExample >"$LOGS/build.log" 2>&1 ||
+# The servers are example programs, in the examples' package (Examples/Package.swift).
+swift build -c release --package-path Examples --scratch-path "$SCRATCH" --product ChatExample >"$LOGS/build.log" 2>&1 ||
     { tail -30 "$LOGS/build.log"; exit 1; }
-swift build -c release --scratch-path "$SCRATCH" --product EchoExample >>"$LOGS/build.log" 2>&1 ||
+swift build -c release --package-path Examples --scratch-path "$SCRATCH" --product EchoExample >>"$LOGS/build.log" 2>&1 ||
     { tail -30 "$LOGS/build.log"; exit 1; }
-BIN=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)
+BIN=$(swift build -c release --package-path Examples --scratch-path "$SCRATCH" --show-bin-path)
 make -s -C Benchmarks/Baseline OUT="$TOOLS" >>"$LOGS/build.log" 2>&1 || { tail -30 "$LOGS/build.log"; exit 1; }
 make -s -C "$CHATBENCH_SRC" OUT="$TOOLS" >>"$LOGS/build.log" 2>&1 || { tail -30 "$LOGS/build.log"; exit 1; }
 CHATBENCH=$TOOLS/chatbench

@@ -7,7 +7,7 @@
 #   bash scripts/bench_http.sh                     # 3 rounds of 5 s, 100 connections
 #   ROUNDS=5 SECONDS_PER_RUN=10 CONNS=100 bash scripts/bench_http.sh
 #
-# Needs the release HTTPExample (swift build -c release --product HTTPExample), nginx, h2o and
+# Needs the release HTTPExample (swift build -c release --package-path Examples --product HTTPExample), nginx, h2o and
 # wrk (scripts/setup.sh installs nginx and wrk; apt-get install h2o), and for Hummingbird
 # `cd Benchmarks/HTTPPeers && swift build -c release` (skipped if absent). Loopback only.
 set -euo pipefail
@@ -30,7 +30,7 @@ ports[nginx]=18182
 ports[h2o]=18183
 ports[hummingbird]=18184
 
-taskset -c 0 .build/release/HTTPExample --port "${ports[uvloop]}" >"$work/uvloop.log" 2>&1 &
+taskset -c 0 Examples/.build/release/HTTPExample --port "${ports[uvloop]}" >"$work/uvloop.log" 2>&1 &
 pids+=($!)
 
 mkdir -p "$work/nginx"

@@ -2,7 +2,7 @@
 """The chat room in a real browser: headless Chromium (Debian's chromium + chromium-driver,
 driven by selenium) against the release ChatExample --http-port, beside an nc-style client.
 
-    python3 scripts/chat_browser_test.py .build/release/ChatExample [--screenshot docs/chat-browser.png]
+    python3 scripts/chat_browser_test.py Examples/.build/release/ChatExample [--screenshot docs/chat-browser.png]
 
 Checks, each named in its failure message:
   - two tabs and one TCP client chat: every line reaches the other two, never its sender;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Federation of ChatExample through a real redis-server: three processes, TCP clients on each.
 
-Usage: python3 scripts/chat_federation_test.py .build/release/ChatExample
+Usage: python3 scripts/chat_federation_test.py Examples/.build/release/ChatExample
 
 Checks: lines relayed both ways; joins, renames and leaves seen everywhere; names unique across
 processes (a /nick race between two processes has one winner); /who lists everyone; a SIGKILLed
@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 
-BIN = sys.argv[1] if len(sys.argv) > 1 else ".build/release/ChatExample"
+BIN = sys.argv[1] if len(sys.argv) > 1 else "Examples/.build/release/ChatExample"
 HERE = os.path.dirname(os.path.abspath(__file__))
 REDIS_SH = os.path.join(HERE, "redis_server.sh")
 failures = []

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Smoke-tests the small release examples: ProxyExample, UDPEchoExample, RunExample, TailExample.
 
-Usage: python3 scripts/examples_smoke_test.py [BUILD_DIR]   (default .build/release)
+Usage: python3 scripts/examples_smoke_test.py [BUILD_DIR]   (default Examples/.build/release)
 
 Each example is started on 127.0.0.1 with port 0 (it prints the port it got) and driven by a
 Python client. Every wait has a deadline; the script synchronises on output and socket events,
@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 
-BUILD = sys.argv[1] if len(sys.argv) > 1 else ".build/release"
+BUILD = sys.argv[1] if len(sys.argv) > 1 else "Examples/.build/release"
 TIMEOUT = 20.0
 
 
@@ -192,7 +192,7 @@ def test_tail():
 def main():
     for name in ["ProxyExample", "UDPEchoExample", "RunExample", "TailExample"]:
         if not os.access(os.path.join(BUILD, name), os.X_OK):
-            fail(f"{BUILD}/{name} is missing: build with `swift build -c release` first")
+            fail(f"{BUILD}/{name} is missing: build with `swift build -c release --package-path Examples` first")
     try:
         test_proxy()
         test_udp_echo()

@@ -2,7 +2,7 @@
 """Memory per idle keep-alive HTTP connection: HTTPExample's resident set before and after
 N clients have each made one request and kept their connection open (default 19,000).
 
-Usage: python3 scripts/http_idle_memory.py [BUILD_DIR] [--conns N]   (default .build/release)
+Usage: python3 scripts/http_idle_memory.py [BUILD_DIR] [--conns N]   (default Examples/.build/release)
 Prints the KB per connection; exits non-zero if any request failed. Loopback only.
 """
 
@@ -14,7 +14,7 @@ import sys
 import time
 
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
-BUILD = args[0] if args else ".build/release"
+BUILD = args[0] if args else "Examples/.build/release"
 CONNS = int(sys.argv[sys.argv.index("--conns") + 1]) if "--conns" in sys.argv else 19000
 # --no-request: connections that send nothing (the floor: what a connection costs before HTTP).
 SEND = "--no-request" not in sys.argv

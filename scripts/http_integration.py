@@ -3,7 +3,7 @@
 h11 (which validates every byte of every response), and raw sockets for pipelining, slowloris,
 malformed requests, 1,000 concurrent connections and graceful shutdown.
 
-Usage: python3 scripts/http_integration.py [BUILD_DIR]   (default .build/release)
+Usage: python3 scripts/http_integration.py [BUILD_DIR]   (default Examples/.build/release)
 
 The server runs on 127.0.0.1 port 0 with short timeouts; every wait has a deadline and the
 script synchronises on output and socket events, never on sleeps. Exits non-zero on the first
@@ -24,7 +24,7 @@ import time
 
 import h11
 
-BUILD = sys.argv[1] if len(sys.argv) > 1 else ".build/release"
+BUILD = sys.argv[1] if len(sys.argv) > 1 else "Examples/.build/release"
 TIMEOUT = 20.0
 passed = 0
 

@@ -4,7 +4,7 @@
 # CPU time for the joins (until every connection is accepted and the server is quiet) and for
 # the departures (until its open files are back to where they started), plus chatbench's figures.
 #
-#   scripts/join_storm.sh .build/release/ChatExample [--plain] [other ChatExample flags]
+#   scripts/join_storm.sh Examples/.build/release/ChatExample [--plain] [other ChatExample flags]
 #
 # Environment: CONNS (default 19000), PORT (default 3100), CHATBENCH (default
 # .build/tools/chatbench; build it with the command in /work/shared/bench/README.md).

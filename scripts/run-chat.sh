@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-swift build -c release --product ChatExample >&2
-exec .build/release/ChatExample "$@"
+swift build -c release --package-path Examples --product ChatExample >&2
+exec Examples/.build/release/ChatExample "$@"

@@ -7,8 +7,9 @@
 #   bash scripts/sanitize.sh address         # or: thread
 #   bash scripts/sanitize.sh thread --filter ErrorSurface
 #
-# Builds go to .build-asan and .build-tsan (never the default .build). Logs stay in
-# .build-asan/sanitize.log and .build-tsan/sanitize.log.
+# Both packages: the library's suite and the examples' (Examples/, the chat server's tests).
+# Builds go to .build-asan and .build-tsan (the examples' to .build-asan-examples and
+# .build-tsan-examples), never the default .build; each holds its sanitize.log.
 # What the sanitizers cannot see: libuv itself is a system library, not instrumented, so a
 # bad access made *inside* libuv (a freed handle passed to it) shows only under valgrind.
 set -euo pipefail
@@ -32,25 +33,37 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_stac
 export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan-suppressions.txt:print_suppressions=0"
 export TSAN_OPTIONS="halt_on_error=0:exitcode=66:second_deadlock_stack=1"
 
+# The library's suite (root, every trait on) and the examples' (the chat server's tests).
+packages=("library" "examples")
+package_args() {
+    case "$1" in
+        library) echo "--traits ServiceLifecycle" ;;
+        examples) echo "--package-path Examples" ;;
+    esac
+}
+
 status=0
 for kind in "${kinds[@]}"; do
+  for package in "${packages[@]}"; do
     case "$kind" in
-        address) scratch=.build-asan ;;
-        thread) scratch=.build-tsan ;;
+        address) scratch=$PWD/.build-asan ;;
+        thread) scratch=$PWD/.build-tsan ;;
     esac
-    echo "== sanitize: building the tests with --sanitize=$kind ($scratch)"
+    [ "$package" = library ] || scratch=$scratch-$package
+    read -r -a args <<<"$(package_args "$package")"
+    echo "== sanitize: building the $package tests with --sanitize=$kind ($scratch)"
     started=$(date +%s)
     mkdir -p "$scratch"
-    if ! swift build --build-tests --scratch-path "$scratch" --sanitize="$kind" >"$scratch/build.log" 2>&1; then
+    if ! swift build --build-tests "${args[@]}" --scratch-path "$scratch" --sanitize="$kind" >"$scratch/build.log" 2>&1; then
         grep -v "ld.gold: warning" "$scratch/build.log" | grep -E "error|warning" | head -30 >&2
-        echo "sanitize: the $kind build failed (log: $scratch/build.log)" >&2
+        echo "sanitize: the $kind build of the $package failed (log: $scratch/build.log)" >&2
         exit 1
     fi
-    echo "== sanitize: running the tests under $kind sanitizer"
+    echo "== sanitize: running the $package tests under $kind sanitizer"
     log="$scratch/sanitize.log"
     run_tests() {
         set +e
-        swift test --skip-build --no-parallel --scratch-path "$scratch" --sanitize="$kind" "${extra[@]}" >"$log" 2>&1
+        swift test --skip-build --no-parallel "${args[@]}" --scratch-path "$scratch" --sanitize="$kind" "${extra[@]}" >"$log" 2>&1
         result=$?
         set -e
         summary=$(grep -E "^✔ Test run with|^✘ Test run with" "$log" | tail -1)
@@ -68,11 +81,12 @@ for kind in "${kinds[@]}"; do
     fi
     if ((result != 0)) || ((reports > 0)) || [[ "$summary" != "✔"* ]]; then
         status=1
-        echo "---- $kind: exit $result, $reports sanitizer report(s); failures and reports from $log:" >&2
+        echo "---- $kind, $package: exit $result, $reports sanitizer report(s); failures and reports from $log:" >&2
         grep -E "✘|ERROR: |WARNING: ThreadSanitizer|SUMMARY: " "$log" | head -40 >&2
         echo "     (full log: $log)" >&2
     else
-        echo "   $kind: $summary — no sanitizer report ($(($(date +%s) - started)) s)"
+        echo "   $kind, $package: $summary — no sanitizer report ($(($(date +%s) - started)) s)"
     fi
+  done
 done
 exit $status

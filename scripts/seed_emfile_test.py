@@ -2,7 +2,7 @@
 """The README's accept loop survives running out of descriptors: SeedChatExample under
 `ulimit -n 40` with 60 clients connecting keeps serving once descriptors free up.
 
-    python3 scripts/seed_emfile_test.py .build/release/SeedChatExample
+    python3 scripts/seed_emfile_test.py Examples/.build/release/SeedChatExample
 
 60 clients connect at once; the server can hold only about 30 of them, so accept fails with
 EMFILE and the rest wait in the backlog. The first 40 then leave, so that the 20 left fit beside

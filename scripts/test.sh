@@ -8,37 +8,46 @@ cd "$(dirname "$0")/.."
 started=$(date +%s)
 bash scripts/setup.sh
 
+# Two packages: the library (root; its ServiceLifecycle trait on, so every module is built) and
+# the example programs (Examples/, with the chat server's tests). Example binaries: $EX.
+LIB=(--traits ServiceLifecycle)
+EXAMPLES=(--package-path Examples)
+EX=Examples/.build/release
+
 echo "== build (warnings are errors)"
-swift build --build-tests -Xswiftc -warnings-as-errors
+swift build --build-tests "${LIB[@]}" -Xswiftc -warnings-as-errors
+swift build --build-tests "${EXAMPLES[@]}" -Xswiftc -warnings-as-errors
 
 echo "== format lint"
 swift format lint --strict -r Sources Examples Tests Fuzz Package.swift
 
 echo "== unit tests"
-swift test --skip-build
+swift test --skip-build "${LIB[@]}"
+swift test --skip-build "${EXAMPLES[@]}"
 
 echo "== integration tests (release build, real nc clients)"
-swift build -c release -Xswiftc -warnings-as-errors
-python3 scripts/chat_integration.py .build/release/ChatExample
-python3 scripts/chat_features_test.py .build/release/ChatExample
-python3 scripts/examples_smoke_test.py .build/release
-python3 scripts/seed_emfile_test.py .build/release/SeedChatExample
-python3 scripts/ws_interop_test.py .build/release/WebSocketEchoExample
-bash scripts/autobahn.sh --binary .build/release/HTTPExample
-python3 scripts/tls_chat_client_test.py .build/release/ChatClientExample
-UVLOOP_TLS_LEAK_ROUNDS=3000 swift test --skip-build --filter TLSLeakTests
-python3 scripts/http_integration.py .build/release
+swift build -c release "${EXAMPLES[@]}" -Xswiftc -warnings-as-errors
+swift build -c release --product HTTPParserFuzz -Xswiftc -warnings-as-errors  # http_h11_diff.py's parser
+python3 scripts/chat_integration.py $EX/ChatExample
+python3 scripts/chat_features_test.py $EX/ChatExample
+python3 scripts/examples_smoke_test.py $EX
+python3 scripts/seed_emfile_test.py $EX/SeedChatExample
+python3 scripts/ws_interop_test.py $EX/WebSocketEchoExample
+bash scripts/autobahn.sh --binary $EX/HTTPExample
+python3 scripts/tls_chat_client_test.py $EX/ChatClientExample
+UVLOOP_TLS_LEAK_ROUNDS=3000 swift test --skip-build "${LIB[@]}" --filter TLSLeakTests
+python3 scripts/http_integration.py $EX
 python3 scripts/http_h11_diff.py .build/release
-python3 scripts/chat_tls_test.py .build/release
-python3 scripts/chat_browser_test.py .build/release/ChatExample
-python3 scripts/chat_websocket_test.py .build/release/ChatExample
-python3 scripts/chat_federation_test.py .build/release/ChatExample  # ~30 s: 3+ processes through redis-server
+python3 scripts/chat_tls_test.py $EX
+python3 scripts/chat_browser_test.py $EX/ChatExample
+python3 scripts/chat_websocket_test.py $EX/ChatExample
+python3 scripts/chat_federation_test.py $EX/ChatExample  # ~30 s: 3+ processes through redis-server
 
 echo "== reliability: sanitizers, fuzzing, fault injection, churn, descriptor exhaustion (RELIABILITY.md)"
 bash scripts/sanitize.sh
 bash scripts/fuzz.sh --seconds 10
-python3 scripts/fault_injection.py .build/release/ChatExample
-python3 scripts/churn.py .build/release/ChatExample --cycles 20000
-python3 scripts/fd_exhaustion.py .build/release/ChatExample --rounds 1
+python3 scripts/fault_injection.py $EX/ChatExample
+python3 scripts/churn.py $EX/ChatExample --cycles 20000
+python3 scripts/fd_exhaustion.py $EX/ChatExample --rounds 1
 
 echo "== all tests passed in $(($(date +%s) - started)) s"

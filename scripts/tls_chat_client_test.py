@@ -2,7 +2,7 @@
 """Drives ChatClientExample against servers we did not write: a Python `ssl` line server (TLS)
 and a plain socket one (TCP), with standard input from a pipe, a file and /dev/null, and
 standard output to a pipe and a file; then the failures: refused, unknown CA, wrong host,
-plaintext server on --tls. Usage: tls_chat_client_test.py .build/release/ChatClientExample"""
+plaintext server on --tls. Usage: tls_chat_client_test.py Examples/.build/release/ChatClientExample"""
 
 import os
 import socket

@@ -3,7 +3,7 @@
 the load (the client is the bottleneck, so throughput here is the client's; the server's CPU time
 per message, read from /proc, is the figure about UVLoop). Bounded: each run sends a fixed count.
 
-    python3 scripts/ws_bench.py .build/release/WebSocketEchoExample [--messages 20000]
+    python3 scripts/ws_bench.py Examples/.build/release/WebSocketEchoExample [--messages 20000]
 """
 import asyncio
 import os
@@ -13,7 +13,7 @@ import time
 
 from websockets.asyncio.client import connect
 
-BINARY = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else ".build/release/WebSocketEchoExample"
+BINARY = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else "Examples/.build/release/WebSocketEchoExample"
 MESSAGES = int(sys.argv[sys.argv.index("--messages") + 1]) if "--messages" in sys.argv else 20000
 TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -4,7 +4,7 @@
 raw sockets that break the protocol (each must get the right close code, then the TCP close)
 or the handshake (426, 400).
 
-    python3 scripts/ws_interop_test.py .build/release/WebSocketEchoExample
+    python3 scripts/ws_interop_test.py Examples/.build/release/WebSocketEchoExample
 """
 import asyncio
 import base64
@@ -17,7 +17,7 @@ import time
 
 from websockets.asyncio.client import connect
 
-BINARY = sys.argv[1] if len(sys.argv) > 1 else ".build/release/WebSocketEchoExample"
+BINARY = sys.argv[1] if len(sys.argv) > 1 else "Examples/.build/release/WebSocketEchoExample"
 results = []
 
 
