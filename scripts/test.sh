@@ -25,6 +25,9 @@ echo "== unit tests"
 swift test --skip-build "${LIB[@]}"
 swift test --skip-build "${EXAMPLES[@]}"
 
+echo "== a package depending on UVLoop fetches and builds only the library"
+bash scripts/dependent_package_test.sh
+
 echo "== integration tests (release build, real nc clients)"
 swift build -c release "${EXAMPLES[@]}" -Xswiftc -warnings-as-errors
 swift build -c release --product HTTPParserFuzz -Xswiftc -warnings-as-errors  # http_h11_diff.py's parser
