@@ -25,7 +25,8 @@ public class Stream: HandleOwner {
     private var isAtEnd = false
     @exclusivity(unchecked) private var isScheduled = false
     private var readFailure: Int32 = 0
-    @exclusivity(unchecked) private var writeFailure: Int32 = 0
+    /// The error of the first failed write (a libuv code: they all fit in 16 bits), or 0.
+    @exclusivity(unchecked) private var writeFailureCode: Int16 = 0
     /// True once ``close()`` was called.
     @exclusivity(unchecked) public private(set) var isClosed = false
     /// True while tasks wait in `drain` or `flush`: their continuations are kept by the loop
@@ -34,15 +35,41 @@ public class Stream: HandleOwner {
     /// The water marks, kept in 32 bits each (see ``highWaterMark``).
     private var highWater: Int32 = 64 * 1024
     private var lowWater: Int32 = 16 * 1024
+    /// See ``collectionIndex``; `UInt32.max` for none. 32 bits, so that it fills the last gap
+    /// before the pointers: a `TCPStream` stays a 120-byte object (a 128-byte malloc chunk).
+    private var collectionSlot = UInt32.max
 
     // Read side.
     @exclusivity(unchecked) private var readWaiter: UnsafeContinuation<Void, any Error>?
 
     // Write side.
-    /// Bytes written but not yet handed to libuv (flushed once per loop iteration).
-    /// Each chunk holds one reference to its storage (see ``QueuedChunk``).
+    /// Bytes written but not yet handed to the kernel (flushed once per loop iteration).
+    /// The chunks hold no reference to their storage: the loop does until the flush.
     @exclusivity(unchecked) private var queued: [QueuedChunk] = []
     @exclusivity(unchecked) private var queuedByteCount = 0
+
+    /// The error of the first failed write, or 0.
+    private var writeFailure: Int32 {
+        get { Int32(writeFailureCode) }
+        set { writeFailureCode = Int16(clamping: newValue) }
+    }
+
+    /// The stream's index in the collection its owner keeps it in, if the owner sets one: with
+    /// it, finding (and removing) the stream there costs O(1) without a dictionary from streams
+    /// to indices. UVLoop never reads it. `nil` until set; at most `UInt32.max - 1`.
+    ///
+    /// A stream has one such index: keep it in at most one collection that uses it.
+    public var collectionIndex: Int? {
+        get { collectionSlot == .max ? nil : Int(collectionSlot) }
+        set {
+            guard let newValue else {
+                collectionSlot = .max
+                return
+            }
+            precondition(newValue >= 0 && newValue < Int(UInt32.max), "collectionIndex \(newValue) out of range")
+            collectionSlot = UInt32(newValue)
+        }
+    }
 
     /// Once this many bytes are queued, ``drain()`` waits (default 64 KiB; at most 2 GiB).
     public var highWaterMark: Int {
@@ -225,13 +252,13 @@ public class Stream: HandleOwner {
     /// Queues `bytes` on an open stream without the checks of `write` (the caller made them).
     final func enqueue(_ bytes: Bytes) {
         guard bytes.count > 0 else { return }
-        _ = Unmanaged.passUnretained(bytes.storage).retain()
-        enqueue(unretained: bytes)
+        loop.holdUntilFlushed(bytes.storage)
+        enqueue(borrowing: bytes)
     }
 
-    /// Queues `bytes` whose reference for this queue the caller has already taken; a chunk
-    /// of no bytes is not queued (nor should its reference have been taken).
-    final func enqueue(unretained bytes: Bytes) {
+    /// Queues `bytes`, whose storage the loop holds until this iteration's flush
+    /// (``Loop/holdUntilFlushed(_:)``); a chunk of no bytes is not queued.
+    final func enqueue(borrowing bytes: Bytes) {
         // An idle stream holds no queue array; it borrows a spare one for this iteration.
         if queued.capacity == 0 { queued = loop.spareQueue() }
         queued.append(QueuedChunk(unretained: bytes))
@@ -250,36 +277,64 @@ public class Stream: HandleOwner {
         try write(Bytes(string))
     }
 
-    /// Hands the queued bytes to libuv in one request; called by the loop once per iteration.
+    /// Hands the queued bytes to the kernel; called by the loop once per iteration.
+    ///
+    /// When libuv holds nothing unwritten for the stream, the bytes go straight to the socket
+    /// with `uv_try_write` (one `writev`, no request, no callback); whatever the kernel did not
+    /// take, or everything when libuv's queue is not empty, goes to libuv as one `uv_write`.
     func flushQueued() {
         isScheduled = false
         guard !queued.isEmpty, !isClosed else { return }
-        // The array moves into the request; it comes back to the loop's spares when written.
-        let buffers = queued
-        queued = []
+        var chunks: [QueuedChunk] = []
+        swap(&chunks, &queued)
+        let total = queuedByteCount
         queuedByteCount = 0
-        let request = loop.writeRequests.take()
-        request.pointee.buffers = buffers
-        let status: Int32 = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: buffers.count) { bufs in
-            // Read in place: each chunk holds a reference to its storage until written.
-            buffers.withUnsafeBufferPointer { chunks in
-                for index in chunks.indices {
-                    let base = chunks[index].storage._withUnsafeGuaranteedRef { storage in storage.withBase { $0 } }
-                    bufs[index] = uv_buf_t(
-                        base: (base + chunks[index].offset).assumingMemoryBound(to: CChar.self), len: chunks[index].count)
+        withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: chunks.count) { bufs in
+            QueuedChunk.describe(chunks, in: bufs)
+            var written = 0
+            if kernelBacklog == 0 {
+                let status = uv_try_write(stream, bufs.baseAddress, UInt32(chunks.count))
+                if status >= 0 && Int(status) == total || status < 0 && status != UV_EAGAIN.rawValue {
+                    loop.reuse(&chunks)
+                    // Written (or failed): wake the tasks waiting in `drain` or `flush`.
+                    if isWaitingForWrites || status < 0 { wrote(status: min(status, 0)) }
+                    return
                 }
+                written = max(0, Int(status))
             }
-            return uv_write(
-                &request.pointee.request, stream, bufs.baseAddress, UInt32(buffers.count),
-                { request, status in
-                    // The request is the first field of a pooled WriteRequest.
-                    let slot = UnsafeMutableRawPointer(request!).assumingMemoryBound(to: WriteRequest.self)
-                    let stream = owner(of: request!.pointee.handle, as: Stream.self)
-                    stream.loop.recycle(&slot.pointee.buffers)
-                    stream.loop.writeRequests.give(slot)
-                    stream.wrote(status: status)
-                })
+            submit(&chunks, bufs, skipping: written)
         }
+    }
+
+    /// Hands `chunks` (described by `bufs`), but for their first `skipped` bytes, to libuv as
+    /// one `uv_write`; the request takes a reference to each chunk's storage until it is written.
+    private func submit(_ chunks: inout [QueuedChunk], _ bufs: UnsafeMutableBufferPointer<uv_buf_t>, skipping skipped: Int) {
+        var first = 0
+        var skip = skipped
+        while skip > 0 && skip >= chunks[first].count {
+            skip -= chunks[first].count
+            first += 1
+        }
+        if skip > 0 {
+            chunks[first] = chunks[first].dropping(skip)
+            bufs[first] = chunks[first].buffer
+        }
+        if first > 0 { chunks.removeFirst(first) }
+        for chunk in chunks { _ = chunk.storage.retain() }
+        let request = loop.writeRequests.take()
+        let count = UInt32(chunks.count)
+        request.pointee.buffers = chunks
+        chunks = []
+        let status = uv_write(
+            &request.pointee.request, stream, bufs.baseAddress! + first, count,
+            { request, status in
+                // The request is the first field of a pooled WriteRequest.
+                let slot = UnsafeMutableRawPointer(request!).assumingMemoryBound(to: WriteRequest.self)
+                let stream = owner(of: request!.pointee.handle, as: Stream.self)
+                stream.loop.recycle(&slot.pointee.buffers)
+                stream.loop.writeRequests.give(slot)
+                stream.wrote(status: status)
+            })
         if status < 0 {
             loop.recycle(&request.pointee.buffers)
             loop.writeRequests.give(request)
@@ -404,8 +459,8 @@ public class Stream: HandleOwner {
         loop.assertOnLoop("close")
         guard !isClosed else { return }
         isClosed = true
-        QueuedChunk.releaseAll(&queued)
-        queued = []
+        // The queued chunks borrow their storage from the loop (see `enqueue(borrowing:)`).
+        loop.reuse(&queued)
         queuedByteCount = 0
         readWaiter.take()?.resume(throwing: closedError("read from"))
         resumeWriteWaiters(failing: closedError("write to"))

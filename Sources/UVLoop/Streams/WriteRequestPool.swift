@@ -9,10 +9,10 @@ struct WriteRequest {
     var next: UnsafeMutablePointer<WriteRequest>?
 }
 
-/// A chunk of bytes queued for writing. Its storage is retained by hand, once per chunk, and
-/// released by ``Loop/recycle(_:)`` or ``Stream/close()``: so a broadcast can take the
-/// references for all its recipients at once (``retainObject(_:_:)``) instead of one atomic
-/// increment per recipient.
+/// A chunk of bytes queued for writing, without a reference of its own to its storage: while
+/// it waits in a stream's queue, the loop holds the storage (``Loop/holdUntilFlushed(_:)``),
+/// once per write or broadcast rather than once per recipient; a chunk handed to a write
+/// request takes a reference by hand, dropped by ``Loop/recycle(_:)`` when it is written.
 struct QueuedChunk {
     let storage: Unmanaged<ByteStorage>
     let offset: Int
@@ -25,17 +25,36 @@ struct QueuedChunk {
         count = bytes.count
     }
 
+    private init(storage: Unmanaged<ByteStorage>, offset: Int, count: Int) {
+        self.storage = storage
+        self.offset = offset
+        self.count = count
+    }
+
+    /// The chunk without its first `prefix` bytes (fewer than ``count``).
+    func dropping(_ prefix: Int) -> QueuedChunk {
+        QueuedChunk(storage: storage, offset: offset + prefix, count: count - prefix)
+    }
+
+    /// The chunk as libuv's buffer type; valid while its storage is alive.
+    var buffer: uv_buf_t {
+        let base = storage._withUnsafeGuaranteedRef { storage in storage.withBase { $0 } }
+        return uv_buf_t(base: (base + offset).assumingMemoryBound(to: CChar.self), len: count)
+    }
+
+    /// Writes the buffer of each of `chunks` into `bufs`, which has room for them all.
+    static func describe(_ chunks: [QueuedChunk], in bufs: UnsafeMutableBufferPointer<uv_buf_t>) {
+        chunks.withUnsafeBufferPointer { chunks in
+            for index in chunks.indices { bufs[index] = chunks[index].buffer }
+        }
+    }
+
     /// Releases every chunk's reference and empties `chunks`, keeping its capacity.
     static func releaseAll(_ chunks: inout [QueuedChunk]) {
         for chunk in chunks { chunk.storage.release() }
         chunks.removeAll(keepingCapacity: true)
     }
 }
-
-/// Adds `count` strong references to `object` in one atomic step: the runtime's entry point
-/// that the compiler itself uses for several retains of one object.
-@_silgen_name("swift_retain_n")
-func retainObject(_ object: UnsafeMutableRawPointer, _ count: UInt32) -> UnsafeMutableRawPointer
 
 /// A free list of write requests, so writing costs no allocation once the pool is warm.
 /// Used on the loop thread only.
