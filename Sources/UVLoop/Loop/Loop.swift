@@ -80,6 +80,7 @@ public final class Loop: @unchecked Sendable {
     deinit {
         releaseHeld()
         writeRequests.drain()
+        writeQueues.drain()
         readBuffer.deallocate()
         uv.deallocate()
     }
@@ -204,29 +205,16 @@ public final class Loop: @unchecked Sendable {
         return openHandleDescriptions().count
     }
 
-    /// Emptied write-queue arrays, lent to streams so that writing allocates no array.
-    @exclusivity(unchecked) private var spareQueues: [[QueuedChunk]] = []
+    /// Emptied write queues, lent to streams so that writing allocates nothing.
+    @exclusivity(unchecked) var writeQueues = WriteQueuePool()
 
-    /// An empty array with capacity for a stream's writes of one iteration.
-    func spareQueue() -> [QueuedChunk] {
-        spareQueues.popLast() ?? []
-    }
-
-    /// Takes back a written request's array (emptied, capacity kept), dropping the reference
-    /// each of its chunks holds; leaves `buffers` empty.
-    func recycle(_ buffers: inout [QueuedChunk]) {
-        QueuedChunk.releaseAll(&buffers)
-        reuse(&buffers)
-    }
-
-    /// Takes back a stream's queue array whose chunks hold no references (emptied, capacity
-    /// kept); leaves `buffers` empty.
-    func reuse(_ buffers: inout [QueuedChunk]) {
-        var array: [QueuedChunk] = []
-        swap(&array, &buffers)
-        guard array.capacity > 0, spareQueues.count < 1024, array.capacity <= 256 else { return }
-        array.removeAll(keepingCapacity: true)
-        spareQueues.append(array)
+    /// A write request finished: drops its chunks' references and takes back its queue and itself.
+    func finish(_ request: UnsafeMutablePointer<WriteRequest>) {
+        if let queue = request.pointee.queue.take() {
+            queue.releaseUnwritten()
+            writeQueues.give(queue)
+        }
+        writeRequests.give(request)
     }
 
     /// The storage of the bytes queued since the last flush, one reference each, dropped once

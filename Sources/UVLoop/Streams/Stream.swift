@@ -25,8 +25,7 @@ public class Stream: HandleOwner {
     private var isAtEnd = false
     @exclusivity(unchecked) private var isScheduled = false
     private var readFailure: Int32 = 0
-    /// The error of the first failed write (a libuv code: they all fit in 16 bits), or 0.
-    @exclusivity(unchecked) private var writeFailureCode: Int16 = 0
+    @exclusivity(unchecked) private var writeFailure: Int32 = 0
     /// True once ``close()`` was called.
     @exclusivity(unchecked) public private(set) var isClosed = false
     /// True while tasks wait in `drain` or `flush`: their continuations are kept by the loop
@@ -35,24 +34,17 @@ public class Stream: HandleOwner {
     /// The water marks, kept in 32 bits each (see ``highWaterMark``).
     private var highWater: Int32 = 64 * 1024
     private var lowWater: Int32 = 16 * 1024
-    /// See ``collectionIndex``; `UInt32.max` for none. 32 bits, so that it fills the last gap
-    /// before the pointers: a `TCPStream` stays a 120-byte object (a 128-byte malloc chunk).
+    /// See ``collectionIndex``; `UInt32.max` for none. 32 bits, in the gap before the pointers:
+    /// a `TCPStream` stays within a 128-byte malloc chunk (`StreamLayoutTests`).
     private var collectionSlot = UInt32.max
 
     // Read side.
     @exclusivity(unchecked) private var readWaiter: UnsafeContinuation<Void, any Error>?
 
     // Write side.
-    /// Bytes written but not yet handed to the kernel (flushed once per loop iteration).
-    /// The chunks hold no reference to their storage: the loop does until the flush.
-    @exclusivity(unchecked) private var queued: [QueuedChunk] = []
-    @exclusivity(unchecked) private var queuedByteCount = 0
-
-    /// The error of the first failed write, or 0.
-    private var writeFailure: Int32 {
-        get { Int32(writeFailureCode) }
-        set { writeFailureCode = Int16(clamping: newValue) }
-    }
+    /// Bytes written but not yet handed to the kernel (flushed once per loop iteration); `nil`
+    /// while there are none, so an idle stream holds no queue.
+    @exclusivity(unchecked) private var queue: WriteQueue?
 
     /// The stream's index in the collection its owner keeps it in, if the owner sets one: with
     /// it, finding (and removing) the stream there costs O(1) without a dictionary from streams
@@ -102,7 +94,7 @@ public class Stream: HandleOwner {
 
     /// Bytes written but not yet accepted by the kernel.
     public var bufferedWriteCount: Int {
-        queuedByteCount + (isClosed ? 0 : kernelBacklog)
+        (queue?.byteCount ?? 0) + (isClosed ? 0 : kernelBacklog)
     }
 
     /// What the stream is connected to, for messages.
@@ -257,16 +249,30 @@ public class Stream: HandleOwner {
     }
 
     /// Queues `bytes`, whose storage the loop holds until this iteration's flush
-    /// (``Loop/holdUntilFlushed(_:)``); a chunk of no bytes is not queued.
+    /// (``Loop/holdUntilFlushed(_:)``); `bytes` is not empty.
     final func enqueue(borrowing bytes: Bytes) {
-        // An idle stream holds no queue array; it borrows a spare one for this iteration.
-        if queued.capacity == 0 { queued = loop.spareQueue() }
-        queued.append(QueuedChunk(unretained: bytes))
-        queuedByteCount += bytes.count
+        var queue = self.queue ?? newQueue()
+        if queue.isFull { queue = grownQueue(queue) }
+        queue.append(bytes)
+    }
+
+    /// A queue from the loop's pool for a stream that had none, scheduled for the next flush.
+    @inline(never)
+    private func newQueue() -> WriteQueue {
+        let queue = loop.writeQueues.take()
+        self.queue = queue
         if !isScheduled {
             isScheduled = true
             loop.scheduleFlush(self)
         }
+        return queue
+    }
+
+    @inline(never)
+    private func grownQueue(_ queue: WriteQueue) -> WriteQueue {
+        let grown = queue.grown()
+        self.queue = grown
+        return grown
     }
 
     /// Bytes handed to libuv but not yet taken by the kernel (the handle is open).
@@ -284,60 +290,40 @@ public class Stream: HandleOwner {
     /// take, or everything when libuv's queue is not empty, goes to libuv as one `uv_write`.
     func flushQueued() {
         isScheduled = false
-        guard !queued.isEmpty, !isClosed else { return }
-        var chunks: [QueuedChunk] = []
-        swap(&chunks, &queued)
-        let total = queuedByteCount
-        queuedByteCount = 0
-        withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: chunks.count) { bufs in
-            QueuedChunk.describe(chunks, in: bufs)
-            var written = 0
-            if kernelBacklog == 0 {
-                let status = uv_try_write(stream, bufs.baseAddress, UInt32(chunks.count))
-                if status >= 0 && Int(status) == total || status < 0 && status != UV_EAGAIN.rawValue {
-                    loop.reuse(&chunks)
-                    // Written (or failed): wake the tasks waiting in `drain` or `flush`.
-                    if isWaitingForWrites || status < 0 { wrote(status: min(status, 0)) }
-                    return
-                }
-                written = max(0, Int(status))
+        guard let queue, !isClosed else { return }
+        self.queue = nil
+        var written = 0
+        if kernelBacklog == 0 {
+            let status = uv_try_write(stream, queue.buffers, UInt32(queue.count))
+            if status >= 0 && Int(status) == queue.byteCount || status < 0 && status != UV_EAGAIN.rawValue {
+                loop.writeQueues.give(queue)
+                // Written (or failed): wake the tasks waiting in `drain` or `flush`.
+                if isWaitingForWrites || status < 0 { wrote(status: min(status, 0)) }
+                return
             }
-            submit(&chunks, bufs, skipping: written)
+            written = max(0, Int(status))
         }
+        submit(queue, skipping: written)
     }
 
-    /// Hands `chunks` (described by `bufs`), but for their first `skipped` bytes, to libuv as
-    /// one `uv_write`; the request takes a reference to each chunk's storage until it is written.
-    private func submit(_ chunks: inout [QueuedChunk], _ bufs: UnsafeMutableBufferPointer<uv_buf_t>, skipping skipped: Int) {
-        var first = 0
-        var skip = skipped
-        while skip > 0 && skip >= chunks[first].count {
-            skip -= chunks[first].count
-            first += 1
-        }
-        if skip > 0 {
-            chunks[first] = chunks[first].dropping(skip)
-            bufs[first] = chunks[first].buffer
-        }
-        if first > 0 { chunks.removeFirst(first) }
-        for chunk in chunks { _ = chunk.storage.retain() }
+    /// Hands `queue`, but for its first `written` bytes, to libuv as one `uv_write`; the request
+    /// holds a reference to each unwritten chunk's storage until its callback.
+    private func submit(_ queue: WriteQueue, skipping written: Int) {
+        queue.skip(written)
+        queue.retainUnwritten()
         let request = loop.writeRequests.take()
-        let count = UInt32(chunks.count)
-        request.pointee.buffers = chunks
-        chunks = []
+        request.pointee.queue = queue
         let status = uv_write(
-            &request.pointee.request, stream, bufs.baseAddress! + first, count,
+            &request.pointee.request, stream, queue.buffers + queue.start, UInt32(queue.count - queue.start),
             { request, status in
                 // The request is the first field of a pooled WriteRequest.
                 let slot = UnsafeMutableRawPointer(request!).assumingMemoryBound(to: WriteRequest.self)
                 let stream = owner(of: request!.pointee.handle, as: Stream.self)
-                stream.loop.recycle(&slot.pointee.buffers)
-                stream.loop.writeRequests.give(slot)
+                stream.loop.finish(slot)
                 stream.wrote(status: status)
             })
         if status < 0 {
-            loop.recycle(&request.pointee.buffers)
-            loop.writeRequests.give(request)
+            loop.finish(request)
             wrote(status: status)
         }
     }
@@ -460,8 +446,7 @@ public class Stream: HandleOwner {
         guard !isClosed else { return }
         isClosed = true
         // The queued chunks borrow their storage from the loop (see `enqueue(borrowing:)`).
-        loop.reuse(&queued)
-        queuedByteCount = 0
+        if let queue = queue.take() { loop.writeQueues.give(queue) }
         readWaiter.take()?.resume(throwing: closedError("read from"))
         resumeWriteWaiters(failing: closedError("write to"))
         uvClose(stream)
