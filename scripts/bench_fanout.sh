@@ -10,7 +10,8 @@
 #
 # TOOLS holds chatbench and chat_relay_batched (make -C Benchmarks/chatbench OUT=TOOLS; make -C
 # Benchmarks/Baseline OUT=TOOLS). COMMAND gets --host and --port appended.
-# Environment: ROUNDS (3), HOLD_CONNS (19000; 0 skips the memory test), PORT_BASE (20500),
+# Environment: ROUNDS (3), TESTS ("fanout100 fanout1000 hold"), HOLD_CONNS (19000; 0 skips the
+# memory test), PORT_BASE (20500),
 # OUT (Benchmarks/results: fanout-raw.txt gets one line per run). Loopback only; every run is
 # bounded (chatbench --timeout and `timeout`), every server is stopped by its PID.
 set -euo pipefail
@@ -33,8 +34,8 @@ for spec in "$@"; do
     labels+=("${spec%%=*}")
     commands+=("${spec#*=}")
 done
-tests=(fanout100 fanout1000)
-[ "$hold_conns" -gt 0 ] && tests+=(hold)
+read -r -a tests <<<"${TESTS:-fanout100 fanout1000 hold}"
+[ "$hold_conns" -gt 0 ] || tests=("${tests[@]/hold/}")
 args_for() {
     case $1 in
     fanout100) echo "fanout --conns 100 --senders 10 --msgs 2000 --timeout 60" ;;
@@ -63,7 +64,7 @@ run() {
     [ "$test" = hold ] && extra=(--pid "$pid")
     t0=$(ticks "$pid")
     # shellcheck disable=SC2046
-    line=$(timeout 150 taskset -c 1 "$tools/chatbench" $(args_for "$test") --port "$port" "${extra[@]}" 2>/dev/null |
+    line=$(timeout 400 taskset -c 1 "$tools/chatbench" $(args_for "$test") --port "$port" "${extra[@]}" 2>/dev/null |
         tail -1) || true
     t1=$(ticks "$pid")
     kill -TERM "$pid" 2>/dev/null || true
@@ -78,6 +79,7 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 n=${#labels[@]}
 for round in $(seq "$rounds"); do
     for test in "${tests[@]}"; do
+        [ -n "$test" ] || continue
         for ((k = 0; k < n; k++)); do run "$round" "$test" $(((k + round - 1) % n)); done
     done
 done

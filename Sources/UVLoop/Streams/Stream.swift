@@ -34,8 +34,8 @@ public class Stream: HandleOwner {
     /// The water marks, kept in 32 bits each (see ``highWaterMark``).
     private var highWater: Int32 = 64 * 1024
     private var lowWater: Int32 = 16 * 1024
-    /// See ``collectionIndex``; `UInt32.max` for none. 32 bits, in the gap before the pointers:
-    /// a `TCPStream` stays within a 128-byte malloc chunk (`StreamLayoutTests`).
+    /// See ``collectionIndex``; `UInt32.max` for none. 32 bits, in the gap before the pointers,
+    /// so the object does not grow (every connection holds one).
     private var collectionSlot = UInt32.max
 
     // Read side.
