@@ -211,6 +211,8 @@ for round in $(seq "$ROUNDS"); do
     for s in "${servers[@]}"; do measure "$round" allocs100 "$s" fanout "$(args_for "$s" "$ALLOC" "$ALLOC_NAIVE") --timeout 60" malloc; done
 done
 
+[ "$QUICK" = 1 ] || ROUNDS=$ROUNDS OUT=$OUT HOLD_CONNS=0 bash scripts/bench_fanout.sh "$TOOLS" "uvloop=$BIN/ChatExample --plain" >"$OUT/fanout-pinned.md"  # pinned cores, ratios to C
+
 # ---------------------------------------------------------------------------------------------
 # The report: medians, ratios, the plot.
 {

@@ -5,7 +5,7 @@ import UVLoop
 /// Created by ``Room/admit(_:kind:)``; used on the room's loop only. The stream is any
 /// `ByteStream` (TCP, TLS, a WebSocket's lines); a TCP one is relayed to by the room's
 /// broadcast fast path, the others a line at a time.
-public final class Participant {
+public final class Participant: RosterMember {
     /// The connection.
     public let stream: any ByteStream
     /// The connection when it is a plain TCP one, which the room's fast fan-out writes to.
@@ -23,6 +23,8 @@ public final class Participant {
     /// The participant's flood limiter, if the room has a flood limit. Boxed, so a room without
     /// one (`--plain`) spends a pointer per participant on it rather than the limiter's 60 bytes.
     let floodLimiter: FloodLimiter?
+    /// Its index in the room's roster of non-TCP participants (see ``RosterMember``).
+    public var rosterIndex: Int?
 
     init(stream: any ByteStream, kind: ParticipantKind, name: String, arrival: Int, limiter: RateLimiter?) {
         self.stream = stream

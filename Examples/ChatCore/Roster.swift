@@ -1,10 +1,30 @@
+import UVLoop
+
+/// An object that a ``Roster`` can hold: it keeps its own index in the roster, so the roster
+/// finds and removes it in O(1) without a dictionary from objects to indices.
+public protocol RosterMember: AnyObject {
+    /// The member's index in the roster that holds it, set by the roster; `nil` in none. An
+    /// object belongs to at most one roster at a time.
+    var rosterIndex: Int? { get set }
+}
+
+extension TCPStream: RosterMember {
+    /// The stream's ``Stream/collectionIndex``: a room's streams are in one roster only.
+    public var rosterIndex: Int? {
+        get { collectionIndex }
+        set { collectionIndex = newValue }
+    }
+}
+
 /// A set of objects kept in one contiguous array, each with a companion value, where adding,
 /// finding and removing one costs O(1) whatever the size.
 ///
 /// The room keeps its connections in one: ``elements`` is the array the broadcast loop walks,
 /// and each connection's companion is its ``Participant`` (or `nil` for a bare stream).
 /// Removing an element moves the last one into its place (a swap-remove), so ``elements`` is
-/// not in order of insertion. A dictionary from each element's identity to its index finds it.
+/// not in order of insertion. Each element keeps its own index (``RosterMember``), checked
+/// against ``elements`` before it is trusted, so an object that is not in this roster is
+/// never taken for one that is.
 ///
 /// ```swift
 /// var roster = Roster<TCPStream, Participant?>()
@@ -12,13 +32,11 @@
 /// Stream.broadcast(line, to: roster.elements, except: nil, queueLimit: 1 << 20) { _ in }
 /// roster.remove(stream)                 // the last stream now sits where this one was
 /// ```
-public struct Roster<Element: AnyObject, Companion> {
+public struct Roster<Element: RosterMember, Companion> {
     /// The elements present, in no particular order.
     public private(set) var elements: [Element] = []
     /// The companion of each element, at the same index.
     private var companions: [Companion] = []
-    /// Each element's index in ``elements``.
-    private var indices: [ObjectIdentifier: Int] = [:]
     /// How many elements removals have moved so far: at most one per removal. Tests read it
     /// to check that a removal's work does not grow with the size.
     public private(set) var moves = 0
@@ -29,12 +47,18 @@ public struct Roster<Element: AnyObject, Companion> {
     /// The number of elements present.
     public var count: Int { elements.count }
 
+    /// The index of `element`, if it is present.
+    private func index(of element: Element) -> Int? {
+        guard let index = element.rosterIndex, index < elements.count, elements[index] === element else { return nil }
+        return index
+    }
+
     /// True if `element` is present.
-    public func contains(_ element: Element) -> Bool { indices[ObjectIdentifier(element)] != nil }
+    public func contains(_ element: Element) -> Bool { index(of: element) != nil }
 
     /// The companion of `element`, or `nil` if it is not present.
     public func companion(of element: Element) -> Companion? {
-        indices[ObjectIdentifier(element)].map { companions[$0] }
+        index(of: element).map { companions[$0] }
     }
 
     /// The companions of every element present, in the order of ``elements``.
@@ -43,9 +67,8 @@ public struct Roster<Element: AnyObject, Companion> {
     /// Adds `element` with its companion; false (and nothing changes) if it is already present.
     @discardableResult
     public mutating func insert(_ element: Element, _ companion: Companion) -> Bool {
-        let key = ObjectIdentifier(element)
-        guard indices[key] == nil else { return false }
-        indices[key] = elements.count
+        guard index(of: element) == nil else { return false }
+        element.rosterIndex = elements.count
         elements.append(element)
         companions.append(companion)
         return true
@@ -54,25 +77,26 @@ public struct Roster<Element: AnyObject, Companion> {
     /// Removes `element`, moving the last element into its place; false if it was not present.
     @discardableResult
     public mutating func remove(_ element: Element) -> Bool {
-        guard let index = indices.removeValue(forKey: ObjectIdentifier(element)) else { return false }
+        guard let index = index(of: element) else { return false }
         let last = elements.count - 1
         if index != last {
             elements[index] = elements[last]
             companions[index] = companions[last]
-            indices[ObjectIdentifier(elements[index])] = index
+            elements[index].rosterIndex = index
             moves += 1
         }
         elements.removeLast()
         companions.removeLast()
+        element.rosterIndex = nil
         return true
     }
 
     /// Removes every element; returns them with their companions.
     public mutating func removeAll() -> (elements: [Element], companions: [Companion]) {
+        for element in elements { element.rosterIndex = nil }
         defer {
             elements = []
             companions = []
-            indices = [:]
         }
         return (elements, companions)
     }

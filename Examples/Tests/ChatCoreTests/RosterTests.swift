@@ -1,9 +1,10 @@
 import ChatCore
 import Testing
 
-/// A stand-in for a connection: the roster needs only an object identity.
-private final class Member {
+/// A stand-in for a connection: the roster needs an object that keeps its index.
+private final class Member: RosterMember {
     let number: Int
+    var rosterIndex: Int?
     init(_ number: Int) { self.number = number }
 }
 

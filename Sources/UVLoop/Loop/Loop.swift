@@ -51,6 +51,8 @@ public final class Loop: @unchecked Sendable {
     @exclusivity(unchecked) var nextWriteWaiterID = 0
     /// Streams with bytes queued this iteration, flushed after the ready tasks have run.
     @exclusivity(unchecked) private var streamsToFlush: [Stream] = []
+    /// The streams being flushed (swapped with `streamsToFlush`, so neither array is copied).
+    @exclusivity(unchecked) private var streamsFlushing: [Stream] = []
     /// Receives errors thrown by spawned tasks (other than cancellation); defaults to stderr.
     public var onUncaughtError: (any Error) -> Void = { error in
         printToStandardError("UVLoop: a spawned task failed: \(error)")
@@ -76,7 +78,9 @@ public final class Loop: @unchecked Sendable {
     }
 
     deinit {
+        releaseHeld()
         writeRequests.drain()
+        writeQueues.drain()
         readBuffer.deallocate()
         uv.deallocate()
     }
@@ -201,21 +205,26 @@ public final class Loop: @unchecked Sendable {
         return openHandleDescriptions().count
     }
 
-    /// Emptied write-queue arrays, lent to streams so that writing allocates no array.
-    @exclusivity(unchecked) private var spareQueues: [[QueuedChunk]] = []
+    /// Emptied write queues, lent to streams so that writing allocates nothing.
+    @exclusivity(unchecked) var writeQueues = WriteQueuePool()
 
-    /// An empty array with capacity for a stream's writes of one iteration.
-    func spareQueue() -> [QueuedChunk] {
-        spareQueues.popLast() ?? []
+    /// A write request finished: drops its chunks' references and takes back its queue and itself.
+    func finish(_ request: UnsafeMutablePointer<WriteRequest>) {
+        if let queue = request.pointee.queue.take() {
+            queue.releaseUnwritten()
+            writeQueues.give(queue)
+        }
+        writeRequests.give(request)
     }
 
-    /// Takes back a written request's array (emptied, capacity kept); leaves `buffers` empty.
-    func recycle(_ buffers: inout [QueuedChunk]) {
-        var array: [QueuedChunk] = []
-        swap(&array, &buffers)
-        QueuedChunk.releaseAll(&array)
-        guard spareQueues.count < 1024, array.capacity <= 256 else { return }
-        spareQueues.append(array)
+    /// The storage of the bytes queued since the last flush, one reference each, dropped once
+    /// every stream has been flushed: a queued chunk borrows its storage from here, so a line
+    /// written to 1,000 streams costs one reference, not 1,000.
+    @exclusivity(unchecked) private var heldUntilFlushed: [Unmanaged<ByteStorage>] = []
+
+    /// Keeps `storage` alive until the end of the next flush of every stream's queue.
+    func holdUntilFlushed(_ storage: ByteStorage) {
+        heldUntilFlushed.append(.passRetained(storage))
     }
 
     /// Queues `stream` to hand its written bytes to libuv after this round of tasks.
@@ -223,12 +232,22 @@ public final class Loop: @unchecked Sendable {
         streamsToFlush.append(stream)
     }
 
-    /// Hands every stream's queued bytes to libuv: one `uv_write` per stream per iteration.
+    /// Hands every stream's queued bytes to the kernel (one `writev` per stream per iteration),
+    /// then drops the references that kept the queued bytes alive.
     private func flushWrites() {
-        guard !streamsToFlush.isEmpty else { return }
-        let streams = streamsToFlush
-        streamsToFlush.removeAll(keepingCapacity: true)
-        for stream in streams { stream.flushQueued() }
+        while !streamsToFlush.isEmpty {
+            swap(&streamsToFlush, &streamsFlushing)
+            for stream in streamsFlushing { stream.flushQueued() }
+            streamsFlushing.removeAll(keepingCapacity: true)
+        }
+        releaseHeld()
+    }
+
+    /// Drops the references taken by ``holdUntilFlushed(_:)``.
+    private func releaseHeld() {
+        guard !heldUntilFlushed.isEmpty else { return }
+        for storage in heldUntilFlushed { storage.release() }
+        heldUntilFlushed.removeAll(keepingCapacity: true)
     }
 
     func assertOnLoop(_ operation: @autoclosure () -> String) {

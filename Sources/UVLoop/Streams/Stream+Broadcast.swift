@@ -5,7 +5,7 @@ extension Stream {
     ///
     /// The fan-out of a chat room or a pub/sub server: the bytes are shared, not copied, and
     /// the loop thread is checked once rather than per recipient, so each recipient costs a
-    /// queue append and a reference count.
+    /// queue append.
     ///
     /// ```swift
     /// Stream.broadcast(line, to: room, except: sender, queueLimit: 1 << 20) { slow in slow.close() }
@@ -16,10 +16,9 @@ extension Stream {
         guard bytes.count > 0 else { return }
         let skipped = sender.map { ObjectIdentifier($0) }
         var overLimitStreams: [Stream] = []
-        // The queues' references to the bytes are taken in one step at the end, for all the
-        // recipients: nothing below can release one of them (no stream is closed or written
-        // during the loop), and the caller's `bytes` keeps the storage alive meanwhile.
-        var recipients: UInt32 = 0
+        // The queues borrow the bytes from the loop, which takes one reference for all the
+        // recipients at the end (the caller's `bytes` keeps the storage alive meanwhile).
+        var recipients = 0
         streams.withUnsafeBufferPointer { typed in
             guard let base = typed.baseAddress, typed.count > 0 else { return }
             // `S` is a class, so its references have `Stream`'s layout: walking them as `Stream`
@@ -31,14 +30,14 @@ extension Stream {
                 // needs no retain of its own while its queue is appended to.
                 let isOverLimit = Unmanaged.passUnretained(all[index])._withUnsafeGuaranteedRef { stream -> Bool in
                     guard ObjectIdentifier(stream) != skipped, stream.isWritable else { return false }
-                    stream.enqueue(unretained: bytes)
+                    stream.enqueue(borrowing: bytes)
                     recipients += 1
                     return stream.kernelBacklog > queueLimit
                 }
                 if isOverLimit { overLimitStreams.append(all[index]) }
             }
         }
-        if recipients > 0 { _ = retainObject(Unmanaged.passUnretained(bytes.storage).toOpaque(), recipients) }
+        if recipients > 0 { streams[0].loop.holdUntilFlushed(bytes.storage) }
         for stream in overLimitStreams { overLimit(unsafeDowncast(stream, to: S.self)) }
     }
 }

@@ -34,15 +34,34 @@ public class Stream: HandleOwner {
     /// The water marks, kept in 32 bits each (see ``highWaterMark``).
     private var highWater: Int32 = 64 * 1024
     private var lowWater: Int32 = 16 * 1024
+    /// See ``collectionIndex``; `UInt32.max` for none. 32 bits, in the gap before the pointers,
+    /// so the object does not grow (every connection holds one).
+    private var collectionSlot = UInt32.max
 
     // Read side.
     @exclusivity(unchecked) private var readWaiter: UnsafeContinuation<Void, any Error>?
 
     // Write side.
-    /// Bytes written but not yet handed to libuv (flushed once per loop iteration).
-    /// Each chunk holds one reference to its storage (see ``QueuedChunk``).
-    @exclusivity(unchecked) private var queued: [QueuedChunk] = []
-    @exclusivity(unchecked) private var queuedByteCount = 0
+    /// Bytes written but not yet handed to the kernel (flushed once per loop iteration); `nil`
+    /// while there are none, so an idle stream holds no queue.
+    @exclusivity(unchecked) private var queue: WriteQueue?
+
+    /// The stream's index in the collection its owner keeps it in, if the owner sets one: with
+    /// it, finding (and removing) the stream there costs O(1) without a dictionary from streams
+    /// to indices. UVLoop never reads it. `nil` until set; at most `UInt32.max - 1`.
+    ///
+    /// A stream has one such index: keep it in at most one collection that uses it.
+    public var collectionIndex: Int? {
+        get { collectionSlot == .max ? nil : Int(collectionSlot) }
+        set {
+            guard let newValue else {
+                collectionSlot = .max
+                return
+            }
+            precondition(newValue >= 0 && newValue < Int(UInt32.max), "collectionIndex \(newValue) out of range")
+            collectionSlot = UInt32(newValue)
+        }
+    }
 
     /// Once this many bytes are queued, ``drain()`` waits (default 64 KiB; at most 2 GiB).
     public var highWaterMark: Int {
@@ -75,7 +94,7 @@ public class Stream: HandleOwner {
 
     /// Bytes written but not yet accepted by the kernel.
     public var bufferedWriteCount: Int {
-        queuedByteCount + (isClosed ? 0 : kernelBacklog)
+        (queue?.byteCount ?? 0) + (isClosed ? 0 : kernelBacklog)
     }
 
     /// What the stream is connected to, for messages.
@@ -225,21 +244,35 @@ public class Stream: HandleOwner {
     /// Queues `bytes` on an open stream without the checks of `write` (the caller made them).
     final func enqueue(_ bytes: Bytes) {
         guard bytes.count > 0 else { return }
-        _ = Unmanaged.passUnretained(bytes.storage).retain()
-        enqueue(unretained: bytes)
+        loop.holdUntilFlushed(bytes.storage)
+        enqueue(borrowing: bytes)
     }
 
-    /// Queues `bytes` whose reference for this queue the caller has already taken; a chunk
-    /// of no bytes is not queued (nor should its reference have been taken).
-    final func enqueue(unretained bytes: Bytes) {
-        // An idle stream holds no queue array; it borrows a spare one for this iteration.
-        if queued.capacity == 0 { queued = loop.spareQueue() }
-        queued.append(QueuedChunk(unretained: bytes))
-        queuedByteCount += bytes.count
+    /// Queues `bytes`, whose storage the loop holds until this iteration's flush
+    /// (``Loop/holdUntilFlushed(_:)``); `bytes` is not empty.
+    final func enqueue(borrowing bytes: Bytes) {
+        var queue = self.queue ?? newQueue()
+        if queue.isFull { queue = grownQueue(queue) }
+        queue.append(bytes)
+    }
+
+    /// A queue from the loop's pool for a stream that had none, scheduled for the next flush.
+    @inline(never)
+    private func newQueue() -> WriteQueue {
+        let queue = loop.writeQueues.take()
+        self.queue = queue
         if !isScheduled {
             isScheduled = true
             loop.scheduleFlush(self)
         }
+        return queue
+    }
+
+    @inline(never)
+    private func grownQueue(_ queue: WriteQueue) -> WriteQueue {
+        let grown = queue.grown()
+        self.queue = grown
+        return grown
     }
 
     /// Bytes handed to libuv but not yet taken by the kernel (the handle is open).
@@ -250,39 +283,47 @@ public class Stream: HandleOwner {
         try write(Bytes(string))
     }
 
-    /// Hands the queued bytes to libuv in one request; called by the loop once per iteration.
+    /// Hands the queued bytes to the kernel; called by the loop once per iteration.
+    ///
+    /// When libuv holds nothing unwritten for the stream, the bytes go straight to the socket
+    /// with `uv_try_write` (one `writev`, no request, no callback); whatever the kernel did not
+    /// take, or everything when libuv's queue is not empty, goes to libuv as one `uv_write`.
     func flushQueued() {
         isScheduled = false
-        guard !queued.isEmpty, !isClosed else { return }
-        // The array moves into the request; it comes back to the loop's spares when written.
-        let buffers = queued
-        queued = []
-        queuedByteCount = 0
-        let request = loop.writeRequests.take()
-        request.pointee.buffers = buffers
-        let status: Int32 = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: buffers.count) { bufs in
-            // Read in place: each chunk holds a reference to its storage until written.
-            buffers.withUnsafeBufferPointer { chunks in
-                for index in chunks.indices {
-                    let base = chunks[index].storage._withUnsafeGuaranteedRef { storage in storage.withBase { $0 } }
-                    bufs[index] = uv_buf_t(
-                        base: (base + chunks[index].offset).assumingMemoryBound(to: CChar.self), len: chunks[index].count)
-                }
+        guard let queue, !isClosed else { return }
+        self.queue = nil
+        var written = 0
+        if kernelBacklog == 0 {
+            let status = uv_try_write(stream, queue.buffers, UInt32(queue.count))
+            if status >= 0 && Int(status) == queue.byteCount || status < 0 && status != UV_EAGAIN.rawValue {
+                loop.writeQueues.give(queue)
+                // Written (or failed): wake the tasks waiting in `drain` or `flush`.
+                if isWaitingForWrites || status < 0 { wrote(status: min(status, 0)) }
+                return
             }
-            return uv_write(
-                &request.pointee.request, stream, bufs.baseAddress, UInt32(buffers.count),
-                { request, status in
-                    // The request is the first field of a pooled WriteRequest.
-                    let slot = UnsafeMutableRawPointer(request!).assumingMemoryBound(to: WriteRequest.self)
-                    let stream = owner(of: request!.pointee.handle, as: Stream.self)
-                    stream.loop.recycle(&slot.pointee.buffers)
-                    stream.loop.writeRequests.give(slot)
-                    stream.wrote(status: status)
-                })
+            written = max(0, Int(status))
         }
+        submit(queue, skipping: written)
+    }
+
+    /// Hands `queue`, but for its first `written` bytes, to libuv as one `uv_write`; the request
+    /// holds a reference to each unwritten chunk's storage until its callback.
+    private func submit(_ queue: WriteQueue, skipping written: Int) {
+        queue.skip(written)
+        queue.retainUnwritten()
+        let request = loop.writeRequests.take()
+        request.pointee.queue = queue
+        let status = uv_write(
+            &request.pointee.request, stream, queue.buffers + queue.start, UInt32(queue.count - queue.start),
+            { request, status in
+                // The request is the first field of a pooled WriteRequest.
+                let slot = UnsafeMutableRawPointer(request!).assumingMemoryBound(to: WriteRequest.self)
+                let stream = owner(of: request!.pointee.handle, as: Stream.self)
+                stream.loop.finish(slot)
+                stream.wrote(status: status)
+            })
         if status < 0 {
-            loop.recycle(&request.pointee.buffers)
-            loop.writeRequests.give(request)
+            loop.finish(request)
             wrote(status: status)
         }
     }
@@ -404,9 +445,8 @@ public class Stream: HandleOwner {
         loop.assertOnLoop("close")
         guard !isClosed else { return }
         isClosed = true
-        QueuedChunk.releaseAll(&queued)
-        queued = []
-        queuedByteCount = 0
+        // The queued chunks borrow their storage from the loop (see `enqueue(borrowing:)`).
+        if let queue = queue.take() { loop.writeQueues.give(queue) }
         readWaiter.take()?.resume(throwing: closedError("read from"))
         resumeWriteWaiters(failing: closedError("write to"))
         uvClose(stream)

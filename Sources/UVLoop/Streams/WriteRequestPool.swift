@@ -1,41 +1,13 @@
 import CLibUV
 
-/// A `uv_write_t` together with the bytes it keeps alive until its callback.
+/// A `uv_write_t` together with the queue it writes, kept until its callback.
 struct WriteRequest {
     /// First, so a `uv_write_t*` from libuv is also a `WriteRequest*`.
     var request = uv_write_t()
-    /// The chunks being written, kept alive until the callback.
-    var buffers: [QueuedChunk] = []
+    /// The chunks being written, whose storage they hold until the callback.
+    var queue: WriteQueue?
     var next: UnsafeMutablePointer<WriteRequest>?
 }
-
-/// A chunk of bytes queued for writing. Its storage is retained by hand, once per chunk, and
-/// released by ``Loop/recycle(_:)`` or ``Stream/close()``: so a broadcast can take the
-/// references for all its recipients at once (``retainObject(_:_:)``) instead of one atomic
-/// increment per recipient.
-struct QueuedChunk {
-    let storage: Unmanaged<ByteStorage>
-    let offset: Int
-    let count: Int
-
-    /// The chunk of `bytes`, without taking a reference: the caller accounts for it.
-    init(unretained bytes: Bytes) {
-        storage = .passUnretained(bytes.storage)
-        offset = bytes.offset
-        count = bytes.count
-    }
-
-    /// Releases every chunk's reference and empties `chunks`, keeping its capacity.
-    static func releaseAll(_ chunks: inout [QueuedChunk]) {
-        for chunk in chunks { chunk.storage.release() }
-        chunks.removeAll(keepingCapacity: true)
-    }
-}
-
-/// Adds `count` strong references to `object` in one atomic step: the runtime's entry point
-/// that the compiler itself uses for several retains of one object.
-@_silgen_name("swift_retain_n")
-func retainObject(_ object: UnsafeMutableRawPointer, _ count: UInt32) -> UnsafeMutableRawPointer
 
 /// A free list of write requests, so writing costs no allocation once the pool is warm.
 /// Used on the loop thread only.
