@@ -224,6 +224,7 @@ let package = Package(
             name: "FetchExample",
             dependencies: [
                 "UVLoopHTTP",
+                "UVLoopTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/FetchExample"
