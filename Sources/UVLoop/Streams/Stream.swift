@@ -287,17 +287,21 @@ public class Stream: HandleOwner {
         try write(Bytes(string))
     }
 
-    /// Hands the queued bytes to libuv in one request; called by the loop once per iteration.
+    /// Hands the queued bytes to the kernel; called by the loop once per iteration.
+    ///
+    /// With nothing in flight, the bytes are first written at once (`uv_try_write`); only what
+    /// the kernel did not take goes to libuv as a request. A completed `uv_write` makes libuv
+    /// stop watching for writability, which re-arms the socket's epoll registration: one
+    /// `epoll_ctl` per response that the direct write avoids (docs/DESIGN.md §4).
     func flushQueued() {
         isScheduled = false
         guard !queued.isEmpty, !isClosed else { return }
         // The array moves into the request; it comes back to the loop's spares when written.
-        let buffers = queued
+        var buffers = queued
         queued = []
         queuedByteCount = 0
-        let request = loop.writeRequests.take()
-        request.pointee.buffers = buffers
-        let status: Int32 = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: buffers.count) { bufs in
+        let count = buffers.count
+        withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: count) { bufs in
             // Read in place: each chunk holds a reference to its storage until written.
             buffers.withUnsafeBufferPointer { chunks in
                 for index in chunks.indices {
@@ -306,8 +310,31 @@ public class Stream: HandleOwner {
                         base: (base + chunks[index].offset).assumingMemoryBound(to: CChar.self), len: chunks[index].count)
                 }
             }
-            return uv_write(
-                &request.pointee.request, stream, bufs.baseAddress, UInt32(buffers.count),
+            var first = 0
+            if stream.pointee.write_queue_size == 0 {
+                let written = uv_try_write(stream, bufs.baseAddress, UInt32(count))
+                if written < 0 && written != UV_EAGAIN.rawValue {
+                    loop.recycle(&buffers)
+                    wrote(status: written)
+                    return
+                }
+                var remaining = max(0, Int(written))
+                while first < count && remaining >= bufs[first].len {
+                    remaining -= bufs[first].len
+                    first += 1
+                }
+                if first == count {
+                    loop.recycle(&buffers)
+                    wrote(status: 0)
+                    return
+                }
+                bufs[first].base += remaining
+                bufs[first].len -= remaining
+            }
+            let request = loop.writeRequests.take()
+            request.pointee.buffers = buffers
+            let status = uv_write(
+                &request.pointee.request, stream, bufs.baseAddress! + first, UInt32(count - first),
                 { request, status in
                     // The request is the first field of a pooled WriteRequest.
                     let slot = UnsafeMutableRawPointer(request!).assumingMemoryBound(to: WriteRequest.self)
@@ -316,11 +343,11 @@ public class Stream: HandleOwner {
                     stream.loop.writeRequests.give(slot)
                     stream.wrote(status: status)
                 })
-        }
-        if status < 0 {
-            loop.recycle(&request.pointee.buffers)
-            loop.writeRequests.give(request)
-            wrote(status: status)
+            if status < 0 {
+                loop.recycle(&request.pointee.buffers)
+                loop.writeRequests.give(request)
+                wrote(status: status)
+            }
         }
     }
 
