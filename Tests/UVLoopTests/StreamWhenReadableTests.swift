@@ -13,7 +13,11 @@ struct StreamWhenReadableTests {
             defer { close(client, server) }
             let called = Event(on: loop)
             var calls = 0
-            #expect(server.whenReadable { calls += 1; called.set() })
+            #expect(
+                server.whenReadable {
+                    calls += 1
+                    called.set()
+                })
             #expect(calls == 0)
             try client.write("hi\n")
             try await called.wait()
