@@ -210,6 +210,9 @@ for round in $(seq "$ROUNDS"); do
     for s in "${servers[@]}"; do measure "$round" allocs100 "$s" fanout "$(args_for "$s" "$ALLOC" "$ALLOC_NAIVE") --timeout 60" malloc; done
 done
 
+# HTTP against nginx, h2o and Hummingbird (its own script; raw lines in $OUT/http_raw.txt).
+swift build -c release --scratch-path "$SCRATCH" --product HTTPExample >>"$LOGS/build.log" 2>&1 && OUT="$OUT" bash "$ROOT/scripts/bench_http.sh" "$BIN" | tee "$OUT/http.txt"
+
 # ---------------------------------------------------------------------------------------------
 # The report: medians, ratios, the plot.
 {
