@@ -212,6 +212,8 @@ for round in $(seq "$ROUNDS"); do
 done
 
 [ "$QUICK" = 1 ] || ROUNDS=$ROUNDS OUT=$OUT HOLD_CONNS=0 bash scripts/bench_fanout.sh "$TOOLS" "uvloop=$BIN/ChatExample --plain" >"$OUT/fanout-pinned.md"  # pinned cores, ratios to C
+# HTTP against nginx, h2o and Hummingbird (its own script; raw lines in $OUT/http_raw.txt).
+swift build -c release --package-path Examples --scratch-path "$SCRATCH" --product HTTPExample >>"$LOGS/build.log" 2>&1 && OUT="$OUT" bash "$ROOT/scripts/bench_http.sh" "$BIN" | tee "$OUT/http.txt"
 
 # ---------------------------------------------------------------------------------------------
 # The report: medians, ratios, the plot.

@@ -4,14 +4,22 @@
 # `hello\n`; then 16-deep pipelining (wrk with a Lua script). Rounds are interleaved (every
 # server once per round) and the medians printed; p99 latency from wrk --latency.
 #
-#   bash scripts/bench_http.sh                     # 3 rounds of 5 s, 100 connections
-#   ROUNDS=5 SECONDS_PER_RUN=10 CONNS=100 bash scripts/bench_http.sh
+#   bash scripts/bench_http.sh [BUILD_DIR]         # 3 rounds of 5 s, 100 connections
+#   ROUNDS=5 SECONDS_PER_RUN=10 CONNS=100 bash scripts/bench_http.sh Examples/.build/release
+#
+# Prints every run, then medians with the ratios UVLoop / faster of nginx and h2o and
+# UVLoop / Hummingbird, and appends the raw lines to OUT/http_raw.txt (OUT defaults to
+# Benchmarks/results). BUILD_DIR holds HTTPExample (default Examples/.build/release).
 #
 # Needs the release HTTPExample (swift build -c release --package-path Examples --product HTTPExample), nginx, h2o and
 # wrk (scripts/setup.sh installs nginx and wrk; apt-get install h2o), and for Hummingbird
 # `cd Benchmarks/HTTPPeers && swift build -c release` (skipped if absent). Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build=${1:-Examples/.build/release}
+out=${OUT:-Benchmarks/results}
+mkdir -p "$out"
+stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 rounds=${ROUNDS:-3}
 duration=${SECONDS_PER_RUN:-5}
 conns=${CONNS:-100}
@@ -30,7 +38,7 @@ ports[nginx]=18182
 ports[h2o]=18183
 ports[hummingbird]=18184
 
-taskset -c 0 Examples/.build/release/HTTPExample --port "${ports[uvloop]}" >"$work/uvloop.log" 2>&1 &
+taskset -c 0 "$build/HTTPExample" --port "${ports[uvloop]}" >"$work/uvloop.log" 2>&1 &
 pids+=($!)
 
 mkdir -p "$work/nginx"
@@ -122,6 +130,7 @@ for round in $(seq "$rounds"); do
             [ "$mode" = pipelined ] && script="$work/pipeline.lua"
             line=$(run "${ports[$server]}" "$script")
             echo "round $round $server $mode: $line req/s p99 ms"
+            echo "date=$stamp round=$round server=$server mode=$mode conns=$conns seconds=$duration result=\"$line\" load=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" >>"$out/http_raw.txt"
             results[$server.$mode]+="$line;"
         done
     done
@@ -138,3 +147,22 @@ p99 = statistics.median(float(r[1]) for r in runs)
 print(f"{sys.argv[2]:10s} {sys.argv[1]:12s} {rps:10.0f} req/s   p99 {p99:6.2f} ms")' "$server" "$mode" "${results[$server.$mode]}"
     done
 done
+# Ratios of the medians: UVLoop against the faster C server and against Hummingbird.
+for mode in keepalive pipelined; do
+    args=()
+    for s in "${servers[@]}"; do args+=("${results[$s.$mode]}"); done
+    python3 -c '
+import statistics, sys
+mode, servers, results = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
+med = {}
+for server, runs in zip(servers, results):
+    med[server] = statistics.median(float(r.split()[0]) for r in runs.split(";") if r)
+c = max((med[s], s) for s in ("nginx", "h2o") if s in med)
+ours = med["uvloop"]
+text = f"{mode:10s} uvloop/{c[1]} {ours / c[0]:.2f}x"
+bird = med.get("hummingbird")
+if bird:
+    text += f"   uvloop/hummingbird {ours / bird:.2f}x"
+print(text)' "$mode" "${servers[*]}" "${args[@]}"
+done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Drives the release HTTPExample with peers we did not write: curl, Python's http.client and
 h11 (which validates every byte of every response), and raw sockets for pipelining, slowloris,
-malformed requests, 1,000 concurrent connections and graceful shutdown.
+malformed requests, 1,000 concurrent connections and graceful shutdown. Then the release
+FetchExample against HTTPExample and against Python's http.server wrapped in TLS, with a
+certificate made here: verified with --ca-file, refused without it (one-line reason), --insecure.
 
 Usage: python3 scripts/http_integration.py [BUILD_DIR]   (default Examples/.build/release)
 
@@ -23,6 +25,8 @@ import threading
 import time
 
 import h11
+import http.server
+import ssl
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "Examples/.build/release"
 TIMEOUT = 20.0
@@ -410,6 +414,70 @@ def graceful_shutdown():
     check(b"exiting" in victim.read_line(), "exit message")
 
 
+def fetch(*args):
+    return subprocess.run(
+        [os.path.join(BUILD, "FetchExample"), *args], capture_output=True, timeout=TIMEOUT
+    )
+
+
+def fetch_plain():
+    result = fetch(f"http://127.0.0.1:{server.port}/")
+    check(result.returncode == 0 and result.stdout == b"hello\n", f"fetch over http: {result}")
+    result = fetch("--include", f"http://127.0.0.1:{server.port}/nothing-here")
+    check(result.stdout.startswith(b"HTTP/1.1 404"), f"fetch --include: {result.stdout[:40]!r}")
+
+
+class QuietFileHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class HTTPSPeer:
+    """Python's http.server in TLS on a free loopback port, with a self-signed certificate for
+    127.0.0.1 made by openssl in `folder`; serves `folder`."""
+
+    def __init__(self, folder):
+        self.cert = os.path.join(folder, "cert.pem")
+        key = os.path.join(folder, "key.pem")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+             "-keyout", key, "-out", self.cert],
+            check=True, capture_output=True,
+        )
+        with open(os.path.join(folder, "hello.txt"), "wb") as file:
+            file.write(b"hello over tls\n")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert, key)
+        handler = lambda *a: QuietFileHandler(*a, directory=folder)  # noqa: E731
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def fetch_https():
+    with tempfile.TemporaryDirectory() as folder:
+        peer = HTTPSPeer(folder)
+        try:
+            url = f"https://127.0.0.1:{peer.port}/hello.txt"
+            result = fetch(url, "--ca-file", peer.cert)
+            check(result.returncode == 0 and result.stdout == b"hello over tls\n", f"verified https: {result}")
+            result = fetch(url)
+            reason = result.stderr.decode()
+            check(result.returncode == 1 and result.stdout == b"", f"untrusted certificate refused: {result}")
+            check(reason.count("\n") == 1 and "certificate verify failed" in reason, f"one-line reason: {reason!r}")
+            result = fetch(url, "--insecure")
+            check(result.returncode == 0 and result.stdout == b"hello over tls\n", f"--insecure: {result}")
+        finally:
+            peer.close()
+
+
 if __name__ == "__main__":
     started = time.monotonic()
     server = Server()
@@ -418,6 +486,7 @@ if __name__ == "__main__":
         for function in [
             curl_keep_alive, curl_http10, curl_chunked_upload, curl_expect_continue, http_client, h11_every_response,
             pipelining, malformed_requests, chunked_body_too_large, slowloris_and_idle, thousand_connections,
+            fetch_plain, fetch_https,
         ]:
             test(function)
         check(server.stop() == 0, "exit status after SIGTERM")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import UVLoopHTTP
+import UVLoopTLS
 
 #if canImport(Glibc)
     import Glibc
@@ -14,7 +15,7 @@ struct FetchCommand: ParsableCommand {
         discussion: "Exits 1 with a one-line reason if the request fails."
     )
 
-    @Argument(help: "The http:// URL to fetch.")
+    @Argument(help: "The http:// or https:// URL to fetch.")
     var url: String
 
     @Option(name: [.short, .long], help: "The request method.")
@@ -32,7 +33,13 @@ struct FetchCommand: ParsableCommand {
     @Flag(name: [.customShort("L"), .long], help: "Follow redirects.")
     var follow = false
 
-    @Option(help: "Seconds the connect may take.")
+    @Option(help: "Verify https servers against the PEM certificates in this file instead of the system trust store.")
+    var caFile: String?
+
+    @Flag(help: "Do not verify the https server's certificate (testing only).")
+    var insecure = false
+
+    @Option(help: "Seconds the connect (and TLS handshake) may take.")
     var connectTimeout = 10.0
 
     @Option(help: "Seconds the whole request may take.")
@@ -50,11 +57,21 @@ struct FetchCommand: ParsableCommand {
         }
         let (url, include, data, headerFields) = (url, include, data, fields)
         let (follow, connectTimeout, timeout) = (follow, connectTimeout, timeout)
+        let verification: TLSConfiguration.Verification =
+            if insecure { .insecureNoVerification } else if let caFile { .caFile(caFile) } else { .systemTrustStore }
         let failure: String? = try Loop.run { loop in
             var configuration = HTTPClientConfiguration()
             configuration.followsRedirects = follow
             configuration.connectTimeout = .seconds(connectTimeout)
             configuration.requestTimeout = .seconds(timeout)
+            // One TLS context for every https connection: certificates are loaded once.
+            var tlsContext: TLSContext?
+            configuration.connectionFactory = { url, loop in
+                guard url.scheme == "https" else { return try await TCPStream.connect(host: url.host, port: url.port, on: loop) }
+                let context = try tlsContext ?? TLSContext(.client(verification: verification))
+                tlsContext = context
+                return try await TLSStream.connect(host: url.host, port: url.port, on: loop, context: context)
+            }
             let body: HTTPClientRequestBody = data.map { .bytes(Bytes($0)) } ?? .none
             let client = HTTPClient(on: loop, configuration: configuration)
             defer { client.close() }

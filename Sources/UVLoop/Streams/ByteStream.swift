@@ -31,6 +31,12 @@ public protocol ByteStream: AnyObject, CustomStringConvertible {
     /// The longest line ``readLineBytes()`` accepts, in bytes without the terminator.
     var maxLineLength: Int { get set }
 
+    /// Calls `handler` once, on the loop, when ``read()`` would not wait, without a task
+    /// waiting; returns `false` if the stream cannot (then nothing is called: read in a task).
+    /// See ``Stream/whenReadable(_:)``.
+    @discardableResult
+    func whenReadable(_ handler: @escaping () -> Void) -> Bool
+
     /// Queues `bytes` to be written; never waits.
     func write(_ bytes: Bytes) throws
 
@@ -71,6 +77,10 @@ extension ByteStream {
     public func write(_ string: String) throws {
         try write(Bytes(string))
     }
+
+    /// Not supported by default: returns `false`.
+    @discardableResult
+    public func whenReadable(_ handler: @escaping () -> Void) -> Bool { false }
 
     public var localAddress: SocketAddress? { nil }
     public var peerAddress: SocketAddress? { nil }

@@ -97,7 +97,7 @@ public final class HTTPServer {
             let connection = HTTPServerConnection(stream: stream, server: self)
             connection.index = connections.count
             connections.append(connection)
-            loop.spawn { await connection.run() }
+            connection.waitIdle()
         }
         if Task.isCancelled {
             source.close()

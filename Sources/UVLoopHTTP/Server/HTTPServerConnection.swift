@@ -73,13 +73,22 @@ final class HTTPServerConnection {
             isKeepAliveWait = isIdle
             deadline = server.deadline(afterTicks: isIdle ? server.idleTicks : server.headerTicks)
             if isIdle {
-                // The request's frames grew this task's allocator, which keeps its slabs until
-                // the task ends: the idle wait goes on in a fresh task, so that an idle
-                // connection holds only a small one (PERFORMANCE.md, HTTP).
+                // An idle connection holds no task: this one ends, and the next request's first
+                // bytes start another (PERFORMANCE.md, HTTP).
                 isHandedOver = true
-                stream.loop.spawn { [self] in await run() }
+                waitIdle()
                 return
             }
+        }
+    }
+
+    /// Waits for the next request without a task where the stream can (``ByteStream/whenReadable(_:)``),
+    /// else in a fresh task: the handler's frames grew this task's allocator, which keeps its
+    /// slabs until the task ends.
+    func waitIdle() {
+        // Each closure captures only `self`, which is then its context: no allocation.
+        if !stream.whenReadable({ [self] in stream.loop.spawn { await self.run() } }) {
+            stream.loop.spawn { [self] in await run() }
         }
     }
 
