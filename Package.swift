@@ -105,6 +105,7 @@ let package = Package(
             name: "EchoExample",
             dependencies: [
                 "UVLoop",
+                "UVLoopTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/EchoExample"

@@ -40,6 +40,8 @@ public final class TLSStream: ByteStream {
     private var writeFailure: (any Error)?
     /// True once close_notify was queued (by ``closeWrite()`` or ``close()``).
     private var isWriteClosed = false
+    /// True once the handshake's watchdog closed the connection.
+    private var isHandshakeTimedOut = false
     /// True once ``close()`` was called.
     public private(set) var isClosed = false
     /// True if the peer ended with close_notify; false while open, or if it just closed the
@@ -127,10 +129,10 @@ public final class TLSStream: ByteStream {
     public var protocolVersion: String { engine.protocolVersion }
 
     /// This end's socket address (the wrapped stream's).
-    public var localAddress: SocketAddress? { (underlying as? TCPStream)?.localAddress ?? underlying.localAddress }
+    public var localAddress: SocketAddress? { underlying.localAddress }
 
     /// The peer's socket address (the wrapped stream's).
-    public var peerAddress: SocketAddress? { Self.peerAddress(of: underlying) }
+    public var peerAddress: SocketAddress? { underlying.peerAddress }
 
     /// The longest line ``readLineBytes()`` accepts, in bytes without the terminator (by default
     /// the wrapped stream's). Set it before reading.
@@ -141,12 +143,23 @@ public final class TLSStream: ByteStream {
 
     // MARK: Handshake
 
+    /// Runs the handshake in the calling task, with a watchdog task that closes the connection
+    /// when the timeout passes. Not `withTimeout`: its task group and two child tasks cost more
+    /// per handshake, and the group's frames leave allocator slabs (3 KB) in the connection's
+    /// task for as long as the connection lives (measured, docs/DESIGN.md §10).
     private func handshake(timeout: Duration) async throws {
+        let watchdog = loop.spawn {
+            try await self.loop.sleep(for: timeout)
+            self.isHandshakeTimedOut = true
+            self.underlying.close()
+        }
         do {
-            try await loop.withTimeout(timeout) { try await self.driveHandshake() }
+            try await driveHandshake()
+            watchdog.cancel()
         } catch {
+            watchdog.cancel()
             await abandon()
-            if error is TimeoutError {
+            if isHandshakeTimedOut {
                 throw TLSError(
                     kind: .handshakeTimedOut, operation: "TLS handshake", target: engine.peer, reason: "timed out after \(timeout)")
             }
@@ -339,14 +352,8 @@ public final class TLSStream: ByteStream {
         UVError(code: UVError.Code.cancelled, operation: operation, target: "closed \(description)")
     }
 
-    /// The stream's peer address. `Stream` conforms to `ByteStream` with the protocol's default
-    /// (`nil`), which `TCPStream`'s own property cannot override, so a TCP stream is asked directly.
-    private static func peerAddress(of stream: any ByteStream) -> SocketAddress? {
-        (stream as? TCPStream)?.peerAddress ?? stream.peerAddress
-    }
-
     private static func describePeer(of stream: any ByteStream, serverName: String?) -> String {
-        let address = peerAddress(of: stream)
+        let address = stream.peerAddress
         if let serverName, !serverName.isEmpty {
             return address.map { "\(serverName):\($0.port)" } ?? serverName
         }
