@@ -210,6 +210,7 @@ for round in $(seq "$ROUNDS"); do
     for s in "${servers[@]}"; do measure "$round" allocs100 "$s" fanout "$(args_for "$s" "$ALLOC" "$ALLOC_NAIVE") --timeout 60" malloc; done
 done
 
+OUT="$OUT" ROUNDS="$ROUNDS" bash "$ROOT/scripts/bench_tls.sh" "$BIN" >"$OUT/tls-table.md" || log "bench_tls.sh failed"
 # ---------------------------------------------------------------------------------------------
 # The report: medians, ratios, the plot.
 {

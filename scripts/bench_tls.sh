@@ -22,7 +22,7 @@ BIN=$(cd "${1:-$ROOT/.build/release}" && pwd)
 cd "$ROOT"
 ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-4}
-MSGS=${MSGS:-2000}
+MSGS=${MSGS:-500}
 IDLE=${IDLE:-2000}
 OUT=${OUT:-$ROOT/Benchmarks/results}
 PORT_BASE=${PORT_BASE:-21000}
