@@ -270,8 +270,9 @@ public final class TLSStream: ByteStream {
 
     /// Queues `bytes` to be encrypted and sent; never waits.
     ///
-    /// What a loop iteration writes is encrypted together, after the tasks already queued on
-    /// the loop have run (so the lines of one broadcast share records); ``drain()``, ``flush()``,
+    /// A write to a stream with nothing queued is encrypted at once; what follows it in the same
+    /// loop iteration is encrypted together after the tasks already queued on the loop have run
+    /// (so the lines of one broadcast share records); ``drain()``, ``flush()``,
     /// ``closeWrite()`` and ``close()`` encrypt at once. A write of 64 KiB or more is encrypted
     /// at once too.
     ///
@@ -282,7 +283,9 @@ public final class TLSStream: ByteStream {
         if isClosed || isWriteClosed { throw closedError("write to") }
         if let writeFailure { throw writeFailure }
         guard bytes.count > 0 else { return }
-        if pendingCount + bytes.count < Self.writeSlice {
+        // Nothing queued: encrypted at once (a request's answer, the first line of a broadcast),
+        // which costs no batching task; what follows in the same iteration is batched.
+        if pendingCount > 0 || underlying.bufferedWriteCount > 0, pendingCount + bytes.count < Self.writeSlice {
             pending.append(bytes)
             pendingCount += bytes.count
             if pending.count == 1 { batcher.add(self) }
