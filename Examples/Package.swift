@@ -59,7 +59,7 @@ let package = Package(
             dependencies: [.product(name: "UVLoop", package: uvLoop)],
             path: "SeedChatExample"
         ),
-        example("EchoExample", ["UVLoop"]),
+        example("EchoExample", ["UVLoop", "UVLoopTLS"]),
         example("ProxyExample", ["UVLoop"]),
         example("UDPEchoExample", ["UVLoop"]),
         example("RunExample", ["UVLoop"]),

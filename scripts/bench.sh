@@ -215,6 +215,7 @@ done
 # HTTP against nginx, h2o and Hummingbird (its own script; raw lines in $OUT/http_raw.txt).
 swift build -c release --package-path Examples --scratch-path "$SCRATCH" --product HTTPExample >>"$LOGS/build.log" 2>&1 && OUT="$OUT" bash "$ROOT/scripts/bench_http.sh" "$BIN" | tee "$OUT/http.txt"
 
+OUT="$OUT" ROUNDS="$ROUNDS" bash "$ROOT/scripts/bench_tls.sh" "$BIN" >"$OUT/tls-table.md" || log "bench_tls.sh failed"
 # ---------------------------------------------------------------------------------------------
 # The report: medians, ratios, the plot.
 {

@@ -5,7 +5,7 @@
 # start-up, connecting and shutting down cancel out.
 #
 #   scripts/callgrind_fanout.sh TOOLS SERVER [SERVER FLAGS...]
-#   scripts/callgrind_fanout.sh .build/tools .build/release/ChatExample --plain
+#   scripts/callgrind_fanout.sh .build/tools Examples/.build/release/ChatExample --plain
 #   scripts/callgrind_fanout.sh .build/tools .build/tools/chat_relay_batched
 #
 # TOOLS holds chatbench and malloc_count.so (make -C Benchmarks/chatbench OUT=TOOLS; make -C

@@ -19,15 +19,7 @@
  */
 #include "tls_conn.h"
 
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-
 #define MAX_LINE (64 * 1024)
-#define READ_BUF_SIZE (64 * 1024)
-#define BACKLOG 4096
 
 struct line {
     unsigned refs;
@@ -47,13 +39,8 @@ struct client {
     int dirty;                  /* on the dirty list */
 };
 
-static uv_loop_t *loop;
-static uv_tcp_t server;
 static uv_check_t flusher;
-static uv_signal_t sig_int, sig_term;
-static SSL_CTX *ctx;
 static struct client *clients;  /* doubly-linked list of clients in the room */
-static char read_buf[READ_BUF_SIZE];
 
 static struct client **dirty;   /* clients with pending lines, flushed in check */
 static unsigned ndirty, dirty_cap;
@@ -199,13 +186,6 @@ static struct line *line_new(unsigned cap)
     return l;
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    (void)h;
-    (void)suggested;
-    *buf = uv_buf_init(read_buf, sizeof read_buf);
-}
-
 /* The handshake finished: the client joins the room. */
 static void on_established(struct tls_conn *t)
 {
@@ -306,93 +286,13 @@ static void on_connection(uv_stream_t *srv, int status)
     }
     struct client *c = xmalloc(sizeof *c);
     memset(c, 0, sizeof *c);
-    uv_tcp_init(loop, &c->tls.tcp);
-    if (uv_accept(srv, (uv_stream_t *)&c->tls.tcp) != 0 || tls_conn_init(&c->tls, ctx) != 0) {
-        uv_close((uv_handle_t *)&c->tls.tcp, on_close);
-        return;
-    }
-    uv_tcp_nodelay(&c->tls.tcp, 1);
-    if (uv_read_start((uv_stream_t *)&c->tls.tcp, on_alloc, on_read) != 0)
-        uv_close((uv_handle_t *)&c->tls.tcp, on_close);
-}
-
-static void on_signal(uv_signal_t *h, int signum)
-{
-    (void)h;
-    (void)signum;
-    printf("ChatServer exiting.\n");
-    fflush(stdout);
-    exit(0);
-}
-
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            perror("setrlimit(RLIMIT_NOFILE)");
-    }
-}
-
-static void usage(const char *argv0)
-{
-    fprintf(stderr, "usage: %s --cert FILE --key FILE [--host ADDR] [--port N]\n", argv0);
-    exit(2);
+    tls_accept(srv, &c->tls, on_read, on_close);
 }
 
 int main(int argc, char **argv)
 {
-    const char *host = "0.0.0.0", *cert = NULL, *key = NULL;
-    int port = 3443;
-    struct sockaddr_in addr;
-    int r;
-
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
-            host = argv[++i];
-        } else if (strcmp(argv[i], "--cert") == 0 && i + 1 < argc) {
-            cert = argv[++i];
-        } else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
-            key = argv[++i];
-        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-            char *e;
-            long v = strtol(argv[++i], &e, 10);
-            if (*e != '\0' || v < 0 || v > 65535)
-                usage(argv[0]);
-            port = (int)v;
-        } else {
-            usage(argv[0]);
-        }
-    }
-    if (cert == NULL || key == NULL)
-        usage(argv[0]);
-
-    signal(SIGPIPE, SIG_IGN);
-    raise_nofile();
-    ctx = tls_server_ctx(cert, key);
-
-    loop = uv_default_loop();
-    if ((r = uv_ip4_addr(host, port, &addr)) != 0) {
-        fprintf(stderr, "bad address %s: %s\n", host, uv_strerror(r));
-        return 2;
-    }
-    uv_tcp_init(loop, &server);
-    if ((r = uv_tcp_bind(&server, (const struct sockaddr *)&addr, 0)) != 0 ||
-        (r = uv_listen((uv_stream_t *)&server, BACKLOG, on_connection)) != 0) {
-        fprintf(stderr, "listen on %s:%d: %s\n", host, port, uv_strerror(r));
-        return 1;
-    }
-
+    tls_server_start(argc, argv, "ChatServer", on_connection);
     uv_check_init(loop, &flusher);
     uv_check_start(&flusher, on_check);
-    uv_signal_init(loop, &sig_int);
-    uv_signal_start(&sig_int, on_signal, SIGINT);
-    uv_signal_init(loop, &sig_term);
-    uv_signal_start(&sig_term, on_signal, SIGTERM);
-
-    printf("ChatServer starting up on port %d (TLS)\n", port);
-    fflush(stdout);
-
     return uv_run(loop, UV_RUN_DEFAULT);
 }

@@ -27,6 +27,8 @@ public final class TLSContext {
     /// The OpenSSL contexts new connections start from; replaced by ``reload()``. A connection
     /// keeps the generation it started with alive.
     private(set) var generation: ContextGeneration
+    /// Encrypts what each loop iteration wrote to this context's streams, once per stream.
+    let writeBatcher = TLSWriteBatcher()
 
     /// Loads the configuration's certificates and keys and applies its settings.
     ///

@@ -1,4 +1,5 @@
 import UVLoop
+import UVLoopCodecs
 
 /// A TLS connection over any ``ByteStream`` (TCP, a Unix-domain socket), offering the plaintext
 /// through the same contract: `readLine`, `read`, `write`, `drain`, `flush`, `closeWrite`.
@@ -40,6 +41,12 @@ public final class TLSStream: ByteStream {
     private var writeFailure: (any Error)?
     /// True once close_notify was queued (by ``closeWrite()`` or ``close()``).
     private var isWriteClosed = false
+    /// True once the handshake's watchdog closed the connection.
+    private var isHandshakeTimedOut = false
+    /// Plaintext written and not yet encrypted (see ``TLSWriteBatcher``), and its byte count.
+    private var pending: [Bytes] = []
+    private var pendingCount = 0
+    private let batcher: TLSWriteBatcher
     /// True once ``close()`` was called.
     public private(set) var isClosed = false
     /// True if the peer ended with close_notify; false while open, or if it just closed the
@@ -64,6 +71,7 @@ public final class TLSStream: ByteStream {
         loop = stream.loop
         underlying = stream
         reader = LineReader(maxLineLength: stream.maxLineLength)
+        batcher = context.writeBatcher
         let peer = Self.describePeer(of: stream, serverName: serverName)
         do {
             engine = try TLSEngine(context: context, serverName: serverName, peer: peer)
@@ -127,10 +135,10 @@ public final class TLSStream: ByteStream {
     public var protocolVersion: String { engine.protocolVersion }
 
     /// This end's socket address (the wrapped stream's).
-    public var localAddress: SocketAddress? { (underlying as? TCPStream)?.localAddress ?? underlying.localAddress }
+    public var localAddress: SocketAddress? { underlying.localAddress }
 
     /// The peer's socket address (the wrapped stream's).
-    public var peerAddress: SocketAddress? { Self.peerAddress(of: underlying) }
+    public var peerAddress: SocketAddress? { underlying.peerAddress }
 
     /// The longest line ``readLineBytes()`` accepts, in bytes without the terminator (by default
     /// the wrapped stream's). Set it before reading.
@@ -141,12 +149,23 @@ public final class TLSStream: ByteStream {
 
     // MARK: Handshake
 
+    /// Runs the handshake in the calling task, with a watchdog task that closes the connection
+    /// when the timeout passes. Not `withTimeout`: its task group and two child tasks cost more
+    /// per handshake, and the group's frames leave allocator slabs (3 KB) in the connection's
+    /// task for as long as the connection lives (measured, docs/DESIGN.md §10).
     private func handshake(timeout: Duration) async throws {
+        let watchdog = loop.spawn {
+            try await self.loop.sleep(for: timeout)
+            self.isHandshakeTimedOut = true
+            self.underlying.close()
+        }
         do {
-            try await loop.withTimeout(timeout) { try await self.driveHandshake() }
+            try await driveHandshake()
+            watchdog.cancel()
         } catch {
+            watchdog.cancel()
             await abandon()
-            if error is TimeoutError {
+            if isHandshakeTimedOut {
                 throw TLSError(
                     kind: .handshakeTimedOut, operation: "TLS handshake", target: engine.peer, reason: "timed out after \(timeout)")
             }
@@ -249,13 +268,70 @@ public final class TLSStream: ByteStream {
 
     // MARK: Writing
 
-    /// Encrypts `bytes` and queues the records on the wrapped stream; never waits.
+    /// Queues `bytes` to be encrypted and sent; never waits.
+    ///
+    /// A write to a stream with nothing queued is encrypted at once; what follows it in the same
+    /// loop iteration is encrypted together after the tasks already queued on the loop have run
+    /// (so the lines of one broadcast share records); ``drain()``, ``flush()``,
+    /// ``closeWrite()`` and ``close()`` encrypt at once. A write of 64 KiB or more is encrypted
+    /// at once too.
     ///
     /// Throws a `UVError` if the stream is closed (or its writing side, after ``closeWrite()``),
-    /// the wrapped stream's error if an earlier write failed.
+    /// the error of an earlier write or encryption that failed.
     public func write(_ bytes: Bytes) throws {
         assertOnLoop("write")
         if isClosed || isWriteClosed { throw closedError("write to") }
+        if let writeFailure { throw writeFailure }
+        guard bytes.count > 0 else { return }
+        // Nothing queued: encrypted at once (a request's answer, the first line of a broadcast),
+        // which costs no batching task; what follows in the same iteration is batched.
+        if pendingCount > 0 || underlying.bufferedWriteCount > 0, pendingCount + bytes.count < Self.writeSlice {
+            pending.append(bytes)
+            pendingCount += bytes.count
+            if pending.count == 1 { batcher.add(self) }
+            return
+        }
+        try encryptPendingNow()
+        try encrypt(bytes)
+    }
+
+    /// Encrypts the pending plaintext (the batcher's call); a failure shows on the next call.
+    func encryptPending() {
+        guard !isClosed, !isWriteClosed else {
+            pending = []
+            pendingCount = 0
+            return
+        }
+        do { try encryptPendingNow() } catch {}
+    }
+
+    /// Encrypts the pending plaintext as one `SSL_write` and queues the records.
+    private func encryptPendingNow() throws {
+        guard pendingCount > 0 else { return }
+        let plaintext: Bytes
+        if pending.count == 1 {
+            plaintext = pending[0]
+        } else {
+            let storage = ByteStorage.make(capacity: pendingCount)
+            storage.withBase { base in
+                var offset = 0
+                for piece in pending {
+                    piece.withUnsafeBytes { bytes in
+                        // Force-unwrap: written pieces are never empty.
+                        (base + offset).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+                    }
+                    offset += piece.count
+                }
+            }
+            plaintext = Bytes(storage: storage, offset: 0, count: pendingCount)
+        }
+        pending = []
+        pendingCount = 0
+        try encrypt(plaintext)
+    }
+
+    /// Encrypts `bytes` at most ``writeSlice`` at a time and queues the records.
+    private func encrypt(_ bytes: Bytes) throws {
         if let writeFailure { throw writeFailure }
         var offset = 0
         while offset < bytes.count {
@@ -272,17 +348,19 @@ public final class TLSStream: ByteStream {
     }
 
     /// Ciphertext queued on the wrapped stream and not yet taken by the kernel.
-    public var bufferedWriteCount: Int { underlying.bufferedWriteCount }
+    public var bufferedWriteCount: Int { underlying.bufferedWriteCount + pendingCount }
 
     /// Waits while the wrapped stream's queue is over its high water mark (backpressure).
     public func drain() async throws {
         if isClosed { throw closedError("drain") }
+        try encryptPendingNow()
         try await underlying.drain()
     }
 
     /// Waits until every queued record has been handed to the kernel.
     public func flush() async throws {
         if isClosed { throw closedError("flush") }
+        try encryptPendingNow()
         try await underlying.flush()
     }
 
@@ -292,6 +370,7 @@ public final class TLSStream: ByteStream {
         assertOnLoop("closeWrite")
         if isClosed { throw closedError("shut down") }
         guard !isWriteClosed else { return }
+        try encryptPendingNow()
         isWriteClosed = true
         engine.shutdown()
         try sendOutput()
@@ -308,6 +387,7 @@ public final class TLSStream: ByteStream {
         reader = LineReader(maxLineLength: reader.maxLineLength)
         guard !underlying.isClosed else { return }
         if !isWriteClosed && writeFailure == nil {
+            try? encryptPendingNow()
             isWriteClosed = true
             engine.shutdown()
             try? sendOutput()
@@ -339,14 +419,8 @@ public final class TLSStream: ByteStream {
         UVError(code: UVError.Code.cancelled, operation: operation, target: "closed \(description)")
     }
 
-    /// The stream's peer address. `Stream` conforms to `ByteStream` with the protocol's default
-    /// (`nil`), which `TCPStream`'s own property cannot override, so a TCP stream is asked directly.
-    private static func peerAddress(of stream: any ByteStream) -> SocketAddress? {
-        (stream as? TCPStream)?.peerAddress ?? stream.peerAddress
-    }
-
     private static func describePeer(of stream: any ByteStream, serverName: String?) -> String {
-        let address = peerAddress(of: stream)
+        let address = stream.peerAddress
         if let serverName, !serverName.isEmpty {
             return address.map { "\(serverName):\($0.port)" } ?? serverName
         }
