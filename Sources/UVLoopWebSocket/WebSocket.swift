@@ -206,7 +206,8 @@ public final class WebSocket {
         if state != .closed { closeStream() }
     }
 
-    private func sendMessage(_ opcode: WebSocketOpcode, _ payload: Bytes) throws {
+    /// Frames (and compresses) one message and queues it; never waits.
+    func sendMessage(_ opcode: WebSocketOpcode, _ payload: Bytes) throws {
         guard state == .open else { throw WebSocketError(.notOpen, peer: stream.description, "send after close") }
         if let deflater, payload.count >= (options.compression?.minimumCompressedSize ?? 0) {
             try writeFrame(opcode, deflater.compress(payload), reservedBits: WebSocketFrame.rsv1)
