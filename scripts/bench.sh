@@ -227,4 +227,5 @@ done
     echo "elapsed_s=$(($(date +%s) - started))"
 } >"$OUT/machine.txt"
 python3 "$ROOT/scripts/bench_report.py" --raw "$RAW" --machine "$OUT/machine.txt" --out "$OUT"
+swift build -c release --scratch-path "$SCRATCH" --product WebSocketEchoExample >>"$LOGS/build.log" 2>&1 && OUT="$OUT" ROUNDS="$ROUNDS" QUICK="$QUICK" bash "$ROOT/scripts/bench_ws.sh" "$BIN" "$CHATBENCH"
 log "done in $(($(date +%s) - started)) s; results in $OUT"

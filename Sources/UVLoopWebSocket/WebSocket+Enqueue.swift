@@ -28,10 +28,7 @@ extension WebSocket {
     /// are replaced with U+FFFD, as `String(decoding:as:)` does, so the peer never gets a frame
     /// it must refuse with 1007.
     public func enqueue(utf8Text: Bytes, queueLimit: Int = .max) throws {
-        var validator = UTF8Validator()
-        let isValid = utf8Text.withUnsafeBytes { validator.validate($0) } && validator.isComplete
-        let payload = isValid ? utf8Text : Bytes(String(decoding: utf8Text, as: UTF8.self))
-        try enqueueMessage(.text, payload, queueLimit: queueLimit)
+        try enqueueMessage(.text, WebSocket.validUTF8(utf8Text), queueLimit: queueLimit)
     }
 
     /// Queues a binary message and returns at once, bounded by `queueLimit` as
@@ -42,7 +39,13 @@ extension WebSocket {
 
     private func enqueueMessage(_ opcode: WebSocketOpcode, _ payload: Bytes, queueLimit: Int) throws {
         try sendMessage(opcode, payload)
+        try checkQueue(limit: queueLimit)
+    }
+
+    /// Throws `WriteQueueFullError` if more than `limit` bytes wait on the stream.
+    func checkQueue(limit: Int) throws {
+        guard limit < .max else { return }
         let queued = stream.bufferedWriteCount
-        if queued > queueLimit { throw WriteQueueFullError(limit: queueLimit, queued: queued) }
+        if queued > limit { throw WriteQueueFullError(limit: limit, queued: queued) }
     }
 }

@@ -48,7 +48,7 @@ extension ChatServer {
             if configuration.webSocketCompression { options.compression = PerMessageDeflateOptions() }
             return .webSocket(request, options: options) { [self] socket in
                 guard !room.isClosing else { return await socket.close(code: .goingAway) }
-                let link = WebSocketLineStream(socket, maxLineLength: configuration.maxLineLength)
+                let link = WebSocketLineStream(socket, maxLineLength: configuration.maxLineLength, framer: lineFramer)
                 let participant = room.admit(link, kind: .websocket)
                 if configuration.isPlain {
                     await PlainLinkSession(participant: participant, context: context).run()
