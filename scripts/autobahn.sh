@@ -4,7 +4,8 @@
 #
 #   bash scripts/autobahn.sh              # the quick subset CI runs: 292 cases, ~1 min
 #   bash scripts/autobahn.sh --full       # every case, 1.* to 13.* (the large 12.*/13.* cases: long)
-#   bash scripts/autobahn.sh --cases '5.*,6.1.*' [--binary .build/debug/HTTPExample]
+#   bash scripts/autobahn.sh --cases '5.*,6.1.*' [--binary .build/debug/HTTPExample] [--name DIR]
+#   (--name: the report's folder under .build-autobahn/, so that several runs can go at once)
 #
 # The suite needs Python 2.7 (scripts/autobahn_setup.sh builds its virtualenv in
 # .build-autobahn/venv). The report lands in .build-autobahn/<quick|full|custom>/reports/.
@@ -19,13 +20,15 @@ cases=$quick
 binary=""
 limit=600
 mode=quick
+name=""
 while (($#)); do
     case "$1" in
         --full) cases='"*"'; limit=3000; mode=full; shift ;;
         --cases) cases=$(echo "$2" | sed 's/[^,][^,]*/"&"/g'); mode=custom; shift 2 ;;
         --binary) binary="$2"; shift 2 ;;
         --timeout) limit="$2"; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        --name) name="$2"; shift 2 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "autobahn: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -42,7 +45,7 @@ if [ -z "$binary" ]; then
     binary=Examples/.build/release/HTTPExample
 fi
 
-out=.build-autobahn/$mode
+out=.build-autobahn/${name:-$mode}
 rm -rf "$out"
 mkdir -p "$out/reports"
 # HTTPExample serves the echo at /ws/echo; WebSocketEchoExample (the standalone upgrade) at any path.

@@ -233,4 +233,5 @@ OUT="$OUT" ROUNDS="$ROUNDS" bash "$ROOT/scripts/bench_tls.sh" "$BIN" >"$OUT/tls-
     echo "elapsed_s=$(($(date +%s) - started))"
 } >"$OUT/machine.txt"
 python3 "$ROOT/scripts/bench_report.py" --raw "$RAW" --machine "$OUT/machine.txt" --out "$OUT"
+swift build -c release --package-path Examples --scratch-path "$SCRATCH" --product WebSocketEchoExample >>"$LOGS/build.log" 2>&1 && OUT="$OUT" ROUNDS="$ROUNDS" QUICK="$QUICK" bash "$ROOT/scripts/bench_ws.sh" "$BIN" "$CHATBENCH"
 log "done in $(($(date +%s) - started)) s; results in $OUT"

@@ -50,6 +50,7 @@ echo "== reliability: sanitizers, fuzzing, fault injection, churn, descriptor ex
 bash scripts/sanitize.sh
 bash scripts/fuzz.sh --seconds 10
 python3 scripts/fault_injection.py $EX/ChatExample
+python3 scripts/chat_ws_fault_injection.py $EX/ChatExample  # ~20 s: broken browsers beside chatbench --ws
 python3 scripts/churn.py $EX/ChatExample --cycles 20000
 python3 scripts/fd_exhaustion.py $EX/ChatExample --rounds 1
 

@@ -37,6 +37,13 @@ public struct ChatConfiguration: Sendable {
     public var summaryInterval = Duration.seconds(1)
     /// How long shutdown waits for queued lines to be written before closing.
     public var shutdownTimeout = Duration.seconds(3)
+    /// The largest WebSocket message a browser may send, in bytes; a larger one closes its
+    /// connection with 1009. `nil` (the default) means ``webSocketMaxMessageSize``: a
+    /// message over the line cap but within this bound is refused like a long line.
+    public var maxMessageSize: Int?
+    /// Browsers may agree permessage-deflate (RFC 7692) on `/chat`; off by default: each
+    /// compressing participant costs the server a zlib state (PERFORMANCE.md, WebSocket).
+    public var webSocketCompression = false
     /// Share the port with other processes (`SO_REUSEPORT`): the kernel spreads connections.
     public var reusePort = false
     /// One room across many processes through Redis, if set (see ``Federation``).
@@ -76,6 +83,10 @@ public struct ChatConfiguration: Sendable {
         }
         return configuration
     }
+
+    /// The WebSocket message bound in force: ``maxMessageSize``, or four line caps and at least
+    /// 64 KiB, so a browser cannot make the server hold a 16 MiB message for a 4 KiB line.
+    public var webSocketMaxMessageSize: Int { maxMessageSize ?? max(4 * maxLineLength, 64 * 1024) }
 
     /// The participant cap in force: ``maxParticipants``, or the open-file limit less
     /// ``reservedFileDescriptors`` (at least 1).

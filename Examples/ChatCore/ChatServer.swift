@@ -30,6 +30,8 @@ public final class ChatServer {
     let web: TCPListener?
     /// The port of the web listener, if there is one.
     public var httpPort: Int? { web?.port }
+    /// Frames the room's lines once for all browser participants.
+    let lineFramer = WebSocketLineFramer()
     /// TLS and WebSocket connections accepted whose handshake has not ended: they count against the cap.
     var handshakes = 0
     private let shutdown: GracefulShutdown

@@ -71,6 +71,15 @@ struct ChatCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "The largest WebSocket message a browser may send; a larger one closes its connection with 1009. (default: 4 x --max-line-length, at least 65536)",
+            valueName: "bytes"))
+    var maxMessageSize: Int?
+
+    @Flag(help: "Let browsers agree permessage-deflate (RFC 7692) on /chat; each such participant costs a zlib state.")
+    var wsCompression = false
+
+    @Option(
+        help: ArgumentHelp(
             "The most bytes queued for one participant beyond the socket buffer; one who stops reading is disconnected once over it.",
             valueName: "bytes"))
     var maxQueuedBytes = ChatConfiguration.defaultMaxQueuedBytes
@@ -149,6 +158,10 @@ struct ChatCommand: ParsableCommand {
         if maxQueuedBytes <= lineCap {
             throw ValidationError("--max-queued-bytes must be larger than --max-line-length")
         }
+        if let maxMessageSize, maxMessageSize < 125 { throw ValidationError("--max-message-size must be at least 125") }
+        if (maxMessageSize != nil || wsCompression) && httpPort == nil {
+            throw ValidationError("--max-message-size and --ws-compression need --http-port")
+        }
         if floodRate < 0 || !floodRate.isFinite { throw ValidationError("--flood-rate must be 0 or more") }
         if floodBurst < 1 { throw ValidationError("--flood-burst must be at least 1") }
         if let idleTimeout, idleTimeout <= 0 || !idleTimeout.isFinite { throw ValidationError("--idle-timeout must be positive") }
@@ -161,7 +174,6 @@ struct ChatCommand: ParsableCommand {
         } else if tlsCert != nil || tlsKey != nil {
             throw ValidationError("--tls-cert and --tls-key need --tls-port")
         }
-        if httpPort != nil && plain { throw ValidationError("--http-port is for chat mode, not --plain") }
         if tlsHandshakeTimeout <= 0 || !tlsHandshakeTimeout.isFinite {
             throw ValidationError("--tls-handshake-timeout must be positive")
         }
@@ -181,6 +193,8 @@ struct ChatCommand: ParsableCommand {
         configuration.largeRoomThreshold = largeRoom
         configuration.shutdownTimeout = .milliseconds(Int64((shutdownTimeout * 1000).rounded()))
         configuration.httpPort = httpPort
+        configuration.maxMessageSize = maxMessageSize
+        configuration.webSocketCompression = wsCompression
         if let tlsPort, let tlsCert, let tlsKey {
             var tls = ChatTLSSettings(port: tlsPort, certificateFile: tlsCert, privateKeyFile: tlsKey)
             tls.handshakeTimeout = .milliseconds(Int64((tlsHandshakeTimeout * 1000).rounded(.up)))

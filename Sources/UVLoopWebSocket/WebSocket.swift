@@ -26,7 +26,7 @@ public final class WebSocket {
         case binary(Bytes)
     }
 
-    private enum State {
+    enum State {
         case open
         /// This end sent a close frame and waits for the peer's.
         case closing
@@ -50,7 +50,7 @@ public final class WebSocket {
     /// The reason in the peer's close frame.
     public private(set) var closeReason = ""
 
-    private var state = State.open
+    private(set) var state = State.open
     private var decoder: WebSocketFrameDecoder
     private var assembler: WebSocketMessageAssembler
     private let deflater: WebSocketDeflater?
@@ -206,13 +206,19 @@ public final class WebSocket {
         if state != .closed { closeStream() }
     }
 
-    private func sendMessage(_ opcode: WebSocketOpcode, _ payload: Bytes) throws {
+    /// Frames (and compresses) one message and queues it; never waits.
+    func sendMessage(_ opcode: WebSocketOpcode, _ payload: Bytes) throws {
         guard state == .open else { throw WebSocketError(.notOpen, peer: stream.description, "send after close") }
-        if let deflater, payload.count >= (options.compression?.minimumCompressedSize ?? 0) {
+        if let deflater, compressesMessage(ofSize: payload.count) {
             try writeFrame(opcode, deflater.compress(payload), reservedBits: WebSocketFrame.rsv1)
         } else {
             try writeFrame(opcode, payload)
         }
+    }
+
+    /// True if a message of `size` bytes goes out compressed (agreed, and not below the minimum).
+    func compressesMessage(ofSize size: Int) -> Bool {
+        deflater != nil && size >= (options.compression?.minimumCompressedSize ?? 0)
     }
 
     private func writeFrame(_ opcode: WebSocketOpcode, _ payload: Bytes, reservedBits: UInt8 = 0) throws {

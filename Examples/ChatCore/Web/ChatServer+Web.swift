@@ -43,11 +43,18 @@ extension ChatServer {
             }
             // The session starts as soon as the 101 is queued: nothing waits between the check
             // above and the admission below.
-            return .webSocket(request) { [self] socket in
+            var options = WebSocket.Options()
+            options.maxMessageSize = configuration.webSocketMaxMessageSize
+            if configuration.webSocketCompression { options.compression = PerMessageDeflateOptions() }
+            return .webSocket(request, options: options) { [self] socket in
                 guard !room.isClosing else { return await socket.close(code: .goingAway) }
-                let link = WebSocketLineStream(socket, maxLineLength: configuration.maxLineLength)
-                let session = ChatSession(participant: room.admit(link, kind: .websocket), context: context)
-                await session.run()
+                let link = WebSocketLineStream(socket, maxLineLength: configuration.maxLineLength, framer: lineFramer)
+                let participant = room.admit(link, kind: .websocket)
+                if configuration.isPlain {
+                    await PlainLinkSession(participant: participant, context: context).run()
+                } else {
+                    await ChatSession(participant: participant, context: context).run()
+                }
             }
         }
         return router

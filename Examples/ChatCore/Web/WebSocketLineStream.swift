@@ -5,9 +5,10 @@ import UVLoopWebSocket
 /// treat it like any other participant: each text message received is one line, each line
 /// written goes out as one text message (its terminator dropped).
 ///
-/// Writes never wait: each line is framed and queued on the socket's stream at once, so the
-/// room's outbound bound (``bufferedWriteCount``) applies as for TCP. A binary message is
-/// refused: the socket is closed with 1003 (unsupported data) and the stream ends.
+/// Writes never wait: each line goes out through `WebSocket.enqueue(_:queueLimit:)`, framed
+/// once for all browsers by the shared ``WebSocketLineFramer``, and the room's outbound bound
+/// (``bufferedWriteCount``) applies as for TCP. A binary message is refused: the
+/// socket is closed with 1003 (unsupported data) and the stream ends.
 ///
 /// ```swift
 /// let socket = try await WebSocket.accept(stream, method: "GET", version: "HTTP/1.1", headers: fields)
@@ -21,10 +22,14 @@ public final class WebSocketLineStream: ByteStream {
     /// True once ``close()`` was called.
     public private(set) var isClosed = false
 
-    /// Wraps an open server-side WebSocket.
-    public init(_ socket: WebSocket, maxLineLength: Int = 4096) {
+    /// Frames the lines written; shared by the streams of one server.
+    let framer: WebSocketLineFramer
+
+    /// Wraps an open server-side WebSocket; `framer` is shared with the server's other browsers.
+    public init(_ socket: WebSocket, maxLineLength: Int = 4096, framer: WebSocketLineFramer = WebSocketLineFramer()) {
         self.socket = socket
         self.maxLineLength = maxLineLength
+        self.framer = framer
     }
 
     /// The loop of the socket's stream.
@@ -50,15 +55,14 @@ public final class WebSocketLineStream: ByteStream {
         }
     }
 
-    /// Sends `bytes`, less a trailing line terminator, as one text message; never waits.
+    /// Sends `bytes`, less a trailing line terminator, as one text message; never waits (the
+    /// room bounds the queue through ``bufferedWriteCount``). Invalid UTF-8 from a TCP
+    /// participant reaches the browser as U+FFFD.
     public func write(_ bytes: Bytes) throws {
-        guard !isClosed, socket.isOpen else {
+        guard !isClosed else {
             throw UVError(code: UVError.Code.cancelled, operation: "write to", target: "closed \(description)")
         }
-        var end = bytes.count
-        while end > 0, bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D { end -= 1 }
-        let payload = end == bytes.count ? bytes : bytes.slice(0..<end)
-        try socket.stream.write(WebSocketFrameEncoder.encode(WebSocketFrame(opcode: .text, payload: payload)))
+        try socket.enqueue(framer.message(for: bytes))
     }
 
     /// Bytes queued on the socket's stream and not yet taken by the kernel.

@@ -1,0 +1,25 @@
+import UVLoop
+import UVLoopWebSocket
+
+/// Frames the room's lines for its browser participants, once per line: the room writes one
+/// line to each participant in turn, so the last line's message is kept and every browser
+/// after the first gets the same frame bytes (`WebSocket.PreparedMessage`). Shared by all the
+/// ``WebSocketLineStream``s of one server, on its loop.
+public final class WebSocketLineFramer {
+    private var line = Bytes()
+    private var message: WebSocket.PreparedMessage?
+
+    /// A framer with nothing kept yet.
+    public init() {}
+
+    /// The text message for `line`, its trailing line terminator dropped.
+    public func message(for line: Bytes) -> WebSocket.PreparedMessage {
+        if let message, line == self.line { return message }
+        var end = line.count
+        while end > 0, line[end - 1] == 0x0A || line[end - 1] == 0x0D { end -= 1 }
+        let message = WebSocket.PreparedMessage(utf8Text: end == line.count ? line : line.slice(0..<end))
+        self.line = line
+        self.message = message
+        return message
+    }
+}
