@@ -33,6 +33,7 @@ python3 scripts/chat_tls_test.py .build/release
 python3 scripts/chat_browser_test.py .build/release/ChatExample
 python3 scripts/chat_websocket_test.py .build/release/ChatExample
 python3 scripts/chat_federation_test.py .build/release/ChatExample  # ~30 s: 3+ processes through redis-server
+python3 scripts/chat_federation_netns_test.py .build/release/ChatExample  # ~35 s: Redis and two servers in their own network namespaces, a 20 s link cut
 
 echo "== reliability: sanitizers, fuzzing, fault injection, churn, descriptor exhaustion (RELIABILITY.md)"
 bash scripts/sanitize.sh
