@@ -43,6 +43,13 @@ public final class Federation {
     private(set) var lastID: String?
     /// The highest sequence number delivered per node.
     private var lastSequence: [String: Int] = [:]
+    /// The Redis server's `run_id` as the reader last saw it: another one means Redis restarted
+    /// and lost what it held (without persistence).
+    private var redisRunID: String?
+    /// Set when a read failed: before reading on, check whether Redis restarted meanwhile.
+    private var mustCheckRestart = false
+    /// Nodes whose entries were found missing in the batch being delivered.
+    private var gapNodes: [String] = []
     /// The node of each remote name, by ``Nickname/key(_:)``.
     private var remoteNodes: [String: String] = [:]
     /// Remote names missing from the last presence hash read: removed if missing twice (their
@@ -234,7 +241,18 @@ public final class Federation {
         guard (try? await connected.wait()) != nil, let redis else { return }
         while !Task.isCancelled {
             do {
-                if lastID == nil { lastID = try await newestID(redis) }
+                if lastID == nil {
+                    lastID = try await newestID(redis)
+                    redisRunID = try await runID(redis)
+                }
+                if mustCheckRestart {
+                    let now = try await runID(redis)
+                    if let before = redisRunID, let now, now != before {
+                        reportMissingHistory("the federation's Redis restarted (its run_id changed): what it held is gone")
+                    }
+                    redisRunID = now ?? redisRunID
+                    mustCheckRestart = false
+                }
                 let streams = try await redis.xread(after: [(streamKey, lastID ?? "0-0")], count: 512, block: .seconds(5))
                 for (_, entries) in streams {
                     for entry in entries {
@@ -242,10 +260,15 @@ public final class Federation {
                         deliver(entry)
                     }
                 }
+                if !gapNodes.isEmpty {
+                    reportMissingHistory("events of \(gapNodes.joined(separator: ", ")) left the stream before this process read them")
+                    gapNodes.removeAll()
+                }
             } catch is CancellationError {
                 return
             } catch {
                 // Unreachable or timed out: the client reconnects; read on from `lastID`.
+                mustCheckRestart = true
                 guard (try? await loop.sleep(for: .milliseconds(200))) != nil else { return }
             }
         }
@@ -257,13 +280,33 @@ public final class Federation {
         return reply.array?.first?.array?.first?.string ?? "0-0"
     }
 
+    /// The Redis server's `run_id` (`INFO server`), if it says.
+    private func runID(_ redis: RedisClient) async throws -> String? {
+        let info = try await redis.send(["INFO", "server"]).string ?? ""
+        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix("run_id:") {
+            return String(line.dropFirst("run_id:".count))
+        }
+        return nil
+    }
+
+    /// Logs that remote history was lost and, in chat mode, tells the local participants.
+    private func reportMissingHistory(_ reason: String) {
+        log.warning("federation: \(reason); lines from the other processes may be missing")
+        if !room.isPlain { room.deliverRemote(ChatText.historyMayBeMissing) }
+    }
+
     /// Delivers one entry of another node to the local participants.
     func deliver(_ entry: RedisStreamEntry) {
         guard let node = entry["n"]?.string, node != settings.node, let kind = entry["k"]?.string,
             let text = entry["t"]
         else { return }
         if let sequence = entry["s"].flatMap({ Int($0.string) }), sequence > 0 {
-            if sequence <= lastSequence[node, default: 0] { return }
+            let last = lastSequence[node]
+            if let last, sequence <= last { return }
+            // `q` is the node's previous entry: above the last read here, entries were lost.
+            if let last, let previous = entry["q"].flatMap({ Int($0.string) }), previous > last {
+                if !gapNodes.contains(node) { gapNodes.append(node) }
+            }
             lastSequence[node] = sequence
         }
         let name = entry["a"]?.string ?? ""
