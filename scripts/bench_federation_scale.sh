@@ -62,6 +62,8 @@ if [ "$TASKSET" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; 
 fi
 mode_args=()
 [ "$MODE" = --plain ] && mode_args=(--plain)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+ticks_of() { local t=0; for pid in "$@"; do t=$((t + $(cpu_ticks "$pid"))); done; echo "$t"; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 is_listening() {
     awk -v a="$(printf '0100007F:%04X' "$1")" '$2 == a && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp
@@ -114,10 +116,20 @@ for round in $(seq "$ROUNDS"); do
     for pid in "${servers[@]}"; do rss_after=$((rss_after + $(rss_kb "$pid"))); done
     redis_after=$(rss_kb "$redis_pid")
     load=$(cut -d' ' -f1 /proc/loadavg)
+    server_t0=$(ticks_of "${servers[@]}" "$redis_pid")
 
     "${client_core[@]}" timeout 30 "$CHATBENCH" send --port "${ports[0]}" --msgs 1 >"$WORK/send.out" 2>>"$WORK/send.err" || true
+    server_t1=$(ticks_of "${servers[@]}" "$redis_pid")
+    for _ in $(seq 600); do # until every listener has its line (or gave up)
+        done_count=$(cat "$WORK"/listen-*.out | grep -c 'mode=listen' || true)
+        [ "$done_count" -ge "$SERVERS" ] && break
+        server_t1=$(ticks_of "${servers[@]}" "$redis_pid")
+        sleep 0.05
+    done
     status=0
     for pid in "${listeners[@]}"; do wait "$pid" || status=1; done
+    hz=$(getconf CLK_TCK)
+    server_cpu=$(awk -v a="$server_t0" -v b="$server_t1" -v h="$hz" 'BEGIN { printf "%.2f", (b - a) / h }')
     participants=0 reached=0 max_us=0 p99_max=0 accepted=0
     for k in $(seq "$SERVERS"); do
         line=$(tail -1 "$WORK/listen-$k.out")
@@ -137,7 +149,7 @@ for round in $(seq "$ROUNDS"); do
     echo "round=$round servers=$SERVERS mode=$MODE participants=$participants accepted=$accepted reached=$reached" \
         "missing=$((participants - 1 - reached)) last_ms=$(awk -v u="$max_us" 'BEGIN { printf "%.1f", u / 1000 }')" \
         "worst_p99_ms=$(awk -v u="$p99_max" 'BEGIN { printf "%.1f", u / 1000 }') kb_per_participant=$kb" \
-        "server_rss_mb=$((rss_after / 1024)) redis_kb_per_participant=$redis_kb load=$load exit=$status servers_died=$died" |
+        "server_rss_mb=$((rss_after / 1024)) redis_kb_per_participant=$redis_kb server_cpu_s=$server_cpu load=$load exit=$status servers_died=$died" |
         tee -a "$RAW" >&2
     cleanup
 done
@@ -153,4 +165,6 @@ print(f"| reached by the line | {med('reached'):,.0f} (missing {med('missing'):.
 print(f"| server memory per participant, KB | {med('kb_per_participant'):.2f} | <= 2 |")
 print(f"| time until the last has the line, ms | {med('last_ms'):.0f} | <= 500 |")
 print(f"| redis-server memory per participant, KB | {med('redis_kb_per_participant'):.3f} | |")
+print(f"| CPU of the servers and redis-server for the line, s | {med('server_cpu_s'):.2f} | |")
+print(f"| load average at the send (1 min) | {med('load'):.1f} | |")
 EOF
