@@ -337,6 +337,28 @@ public final class Room {
     /// Writes a line from another process to every participant: one `Stream.broadcast`.
     func deliverRemote(_ line: Bytes) { deliver(line, except: nil as TCPStream?) }
 
+    /// Writes lines from other processes, in order, to every participant: one `Stream.broadcast`
+    /// of them all (one queued chunk per TCP participant rather than one per line); other
+    /// streams (WebSocket, TLS) get one write per line, as each line is a message there.
+    func deliverRemote(_ lines: [Bytes]) {
+        guard lines.count > 1 else {
+            if let line = lines.first { deliverRemote(line) }
+            return
+        }
+        guard !isClosing else { return }
+        var joined: [UInt8] = []
+        joined.reserveCapacity(lines.reduce(0) { $0 + $1.count })
+        for line in lines {
+            line.withUnsafeBytes { joined.append(contentsOf: $0) }
+            count(line, from: false)
+        }
+        Stream.broadcast(Bytes(joined), to: roster.elements, except: nil, queueLimit: maxQueuedBytes) { overBound.append($0) }
+        if !links.elements.isEmpty {
+            for line in lines { relayToLinks(line, except: nil) }
+        }
+        if !overBound.isEmpty || !overBoundLinks.isEmpty { disconnectSlowReaders() }
+    }
+
     /// ``broadcast(_:from:)`` without telling ``relay``: for what is said to this room only.
     private func deliver(_ line: Bytes, except sender: Participant?) {
         guard !isClosing else { return }

@@ -50,6 +50,8 @@ public final class Federation {
     private var mustCheckRestart = false
     /// Nodes whose entries were found missing in the batch being delivered.
     private var gapNodes: [String] = []
+    /// Remote lines read but not delivered yet: consecutive lines go out as one broadcast.
+    private var pendingLines: [Bytes] = []
     /// The node of each remote name, by ``Nickname/key(_:)``.
     private var remoteNodes: [String: String] = [:]
     /// Remote names missing from the last presence hash read: removed if missing twice (their
@@ -260,6 +262,7 @@ public final class Federation {
                         deliver(entry)
                     }
                 }
+                deliverPendingLines()
                 if !gapNodes.isEmpty {
                     reportMissingHistory("events of \(gapNodes.joined(separator: ", ")) left the stream before this process read them")
                     gapNodes.removeAll()
@@ -310,9 +313,12 @@ public final class Federation {
             lastSequence[node] = sequence
         }
         let name = entry["a"]?.string ?? ""
+        if kind == "l" {
+            pendingLines.append(text)
+            return
+        }
+        deliverPendingLines()
         switch kind {
-        case "l":
-            room.deliverRemote(text)
         case "j":
             let isNew = remoteNodes[Nickname.key(name)] != node
             addRemote(name, node: node)
@@ -328,6 +334,13 @@ public final class Federation {
         default:
             break
         }
+    }
+
+    /// Delivers the remote lines read so far, in order, with one broadcast.
+    func deliverPendingLines() {
+        guard !pendingLines.isEmpty else { return }
+        room.deliverRemote(pendingLines)
+        pendingLines.removeAll(keepingCapacity: true)
     }
 
     private func addRemote(_ name: String, node: String) {
