@@ -192,13 +192,40 @@ public final class Federation {
         }
     }
 
+    /// The most lines of one process put in one stream entry.
+    static let linesPerEntry = 64
+
     private func arguments(for batch: [OutboundEvent]) -> [Bytes] {
         var arguments: [Bytes] = [
             Bytes(settings.node), Bytes(String(settings.streamLength)), Bytes(String(Self.milliseconds(settings.nameTTL))),
             Bytes(String(Self.milliseconds(settings.nodeTTL))), Bytes(prefix),
         ]
         arguments.reserveCapacity(arguments.count + 7 * batch.count)
-        for outbound in batch {
+        var index = batch.startIndex
+        while index < batch.endIndex {
+            let outbound = batch[index]
+            index += 1
+            if case .line(let line) = outbound.event {
+                // Consecutive lines go in one entry: `s` its last line's number, `b` its first's.
+                var lines = [line]
+                var last = outbound.sequence
+                while index < batch.endIndex, lines.count < Self.linesPerEntry, lines[lines.count - 1].last == UInt8(ascii: "\n"),
+                    case .line(let next) = batch[index].event
+                {
+                    lines.append(next)
+                    last = batch[index].sequence
+                    index += 1
+                }
+                var text = line
+                if lines.count > 1 {
+                    var joined: [UInt8] = []
+                    joined.reserveCapacity(lines.reduce(0) { $0 + $1.count })
+                    for piece in lines { piece.withUnsafeBytes { joined.append(contentsOf: $0) } }
+                    text = Bytes(joined)
+                }
+                arguments += [Bytes(String(last)), "l", "", "", Bytes(String(outbound.sequence)), "", text]
+                continue
+            }
             let (kind, name, new, text): (String, String, String, Bytes) =
                 switch outbound.event {
                 case .line(let line): ("l", "", "", line)
@@ -301,11 +328,18 @@ public final class Federation {
     /// Delivers one entry of another node to the local participants.
     func deliver(_ entry: RedisStreamEntry) {
         guard let node = entry["n"]?.string, node != settings.node, let kind = entry["k"]?.string,
-            let text = entry["t"]
+            var text = entry["t"]
         else { return }
         if let sequence = entry["s"].flatMap({ Int($0.string) }), sequence > 0 {
             let last = lastSequence[node]
             if let last, sequence <= last { return }
+            // A line entry retried with more lines than its first append: skip those delivered.
+            if let last, kind == "l", let first = entry["b"].flatMap({ Int($0.string) }), first <= last {
+                let lines = Room.lines(in: text)
+                guard lines.count == sequence - first + 1 else { return }
+                let fresh = lines[(last - first + 1)...]
+                text = fresh.count == 1 ? fresh[fresh.startIndex] : Bytes(fresh.flatMap { (line: Bytes) in line.array })
+            }
             // `q` is the node's previous entry: above the last read here, entries were lost.
             if let last, let previous = entry["q"].flatMap({ Int($0.string) }), previous > last {
                 if !gapNodes.contains(node) { gapNodes.append(node) }
