@@ -5,8 +5,8 @@
 # memory per idle connection, with each server's ratio to the C relay.
 #
 #   scripts/bench_fanout.sh TOOLS "LABEL=COMMAND" ...
-#   scripts/bench_fanout.sh .build/tools "uvloop=.build/release/ChatExample --plain"
-#   scripts/bench_fanout.sh .build/tools "before=/tmp/old/ChatExample --plain" "after=.build/release/ChatExample --plain"
+#   scripts/bench_fanout.sh .build/tools "uvloop=Examples/.build/release/ChatExample --plain"
+#   scripts/bench_fanout.sh .build/tools "before=/tmp/old/ChatExample --plain" "after=Examples/.build/release/ChatExample --plain"
 #
 # TOOLS holds chatbench and chat_relay_batched (make -C Benchmarks/chatbench OUT=TOOLS; make -C
 # Benchmarks/Baseline OUT=TOOLS). COMMAND gets --host and --port appended.

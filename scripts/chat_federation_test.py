@@ -118,6 +118,17 @@ class Client:
             self.buffer += data
         return None
 
+    def lines_with(self, needle, count, timeout):
+        """The next `count` lines containing `needle`, in the order received (fewer on timeout)."""
+        got = []
+        deadline = time.monotonic() + timeout
+        while len(got) < count:
+            line = self.expect(needle, max(0.01, deadline - time.monotonic()))
+            if line is None:
+                break
+            got.append(line)
+        return got
+
     def name(self):
         line = self.expect("You are now known as") or ""
         return line
@@ -224,6 +235,9 @@ def main():
         check(d.wait_federating(15), "D federates once Redis is back")
         check(c1.expect("alice: during outage from A", 15) and a1.expect("carol: during outage from C", 15),
               "lines sent while Redis was down are delivered after it restarted empty")
+        check(a1.expect("may be missing", 5) is not None and c1.expect("may be missing", 5) is not None,
+              "after Redis restarted empty, A and C tell their participants history may be missing")
+        check(any("Redis restarted" in line for line in a.log), "... and A logs why")
         time.sleep(3)  # one heartbeat period: names and presence are claimed again
         d1.send("hello from D")
         check(a1.expect("dora: hello from D", 10) and c1.expect("dora: hello from D", 10), "D's line reaches A and C")
@@ -253,6 +267,37 @@ def main():
                 pass
         check(data == b"raw \x01 bytes\t\xff here\n", f"--plain line relayed byte for byte ({data!r})")
         check(a1.expect("raw", 1) is None, "rooms are separate")
+
+        # The stream trimmed past a process's last entry: T2 is stopped while T1 appends far
+        # more than the stream keeps; once T2 runs again it says history may be missing. Renames,
+        # not lines: T1 puts consecutive lines in one entry, each rename is an entry of its own.
+        t1 = Server(redis, "trim-1", "--room", "trimroom", "--stream-length", "1")
+        t2 = Server(redis, "trim-2", "--room", "trimroom")
+        servers += [t1, t2]
+        check(t1.wait_federating() and t2.wait_federating(), "two servers in a room with a 1-event stream")
+        w, r = Client(t1), Client(t2)
+        check(nick(w, "writer") and r.expect("is now known as writer") is not None, "T2 reads T1's events")
+        for i in range(100):
+            w.send(f"line {i}")
+        got = r.lines_with("writer: line", 100, 15)
+        check([g[g.index("writer:"):] for g in got] == [f"writer: line {i}" for i in range(100)],
+              f"T1's 100 lines (several to a stream entry) reach T2 once and in order ({len(got)})")
+        t2.proc.send_signal(signal.SIGSTOP)
+        for i in range(400):
+            w.send(f"/nick w{i}")
+        stream = "chat:{trimroom}:events"
+        added, deadline = 0, time.monotonic() + 15
+        while added < 401 and time.monotonic() < deadline:
+            out = subprocess.run(["redis-cli", "-p", str(redis.port), "xinfo", "stream", stream],
+                                 capture_output=True, text=True).stdout.split()
+            added = int(out[out.index("entries-added") + 1]) if "entries-added" in out else 0
+            time.sleep(0.05)  # polls redis for the appends T1 makes on its own schedule
+        t2.proc.send_signal(signal.SIGCONT)
+        check(added >= 401, f"T1 appended its 400 renames ({added})")
+        check(r.expect("may be missing", 10) is not None, "T2, trimmed past, tells its participants history may be missing")
+        check(r.expect("is now known as w399", 10) is not None, "... and delivers what the stream still holds")
+        check(r.expect("may be missing", 1) is None, "... once")
+        check(any("left the stream before" in line for line in t2.log), "... and logs it")
     finally:
         for s in servers:
             s.kill(signal.SIGTERM)

@@ -45,6 +45,7 @@ python3 scripts/chat_tls_test.py $EX
 python3 scripts/chat_browser_test.py $EX/ChatExample
 python3 scripts/chat_websocket_test.py $EX/ChatExample
 python3 scripts/chat_federation_test.py $EX/ChatExample  # ~30 s: 3+ processes through redis-server
+python3 scripts/chat_federation_netns_test.py $EX/ChatExample  # ~35 s: Redis and two servers in their own network namespaces, a 20 s link cut
 
 echo "== reliability: sanitizers, fuzzing, fault injection, churn, descriptor exhaustion (RELIABILITY.md)"
 bash scripts/sanitize.sh

@@ -23,6 +23,10 @@ public enum ChatText {
         }
     }
 
+    /// Tells everyone that lines from the room's other processes may have been lost (the
+    /// federation's Redis restarted, or the stream was trimmed before this process read it).
+    public static let historyMayBeMissing = line("* Some messages from the other servers may be missing.")
+
     /// A chat line as the others see it.
     public static func chat(_ name: String, _ text: String) -> Bytes { line("\(name): \(text)") }
 

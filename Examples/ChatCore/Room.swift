@@ -337,6 +337,41 @@ public final class Room {
     /// Writes a line from another process to every participant: one `Stream.broadcast`.
     func deliverRemote(_ line: Bytes) { deliver(line, except: nil as TCPStream?) }
 
+    /// Writes lines from other processes, in order, to every participant: one `Stream.broadcast`
+    /// of them all (one queued chunk per TCP participant rather than one per line). Each chunk
+    /// may hold several newline-terminated lines; other streams (WebSocket, TLS) get one write
+    /// per line, as each line is a message there.
+    func deliverRemote(_ chunks: [Bytes]) {
+        guard !isClosing, let first = chunks.first else { return }
+        var all = first
+        if chunks.count > 1 {
+            var joined: [UInt8] = []
+            joined.reserveCapacity(chunks.reduce(0) { $0 + $1.count })
+            for chunk in chunks { chunk.withUnsafeBytes { joined.append(contentsOf: $0) } }
+            all = Bytes(joined)
+        }
+        count(all, from: false)
+        Stream.broadcast(all, to: roster.elements, except: nil, queueLimit: maxQueuedBytes) { overBound.append($0) }
+        if !links.elements.isEmpty {
+            for line in Room.lines(in: all) { relayToLinks(line, except: nil) }
+        }
+        if !overBound.isEmpty || !overBoundLinks.isEmpty { disconnectSlowReaders() }
+    }
+
+    /// The newline-terminated lines of `bytes` (a last one without a newline too), as slices.
+    static func lines(in bytes: Bytes) -> [Bytes] {
+        var lines: [Bytes] = []
+        var start = 0
+        bytes.withUnsafeBytes { raw in
+            for index in raw.indices where raw[index] == UInt8(ascii: "\n") {
+                lines.append(bytes.slice(start..<index + 1))
+                start = index + 1
+            }
+        }
+        if start < bytes.count { lines.append(bytes.slice(start..<bytes.count)) }
+        return lines
+    }
+
     /// ``broadcast(_:from:)`` without telling ``relay``: for what is said to this room only.
     private func deliver(_ line: Bytes, except sender: Participant?) {
         guard !isClosing else { return }

@@ -43,6 +43,15 @@ public final class Federation {
     private(set) var lastID: String?
     /// The highest sequence number delivered per node.
     private var lastSequence: [String: Int] = [:]
+    /// The Redis server's `run_id` as the reader last saw it: another one means Redis restarted
+    /// and lost what it held (without persistence).
+    private var redisRunID: String?
+    /// Set when a read failed: before reading on, check whether Redis restarted meanwhile.
+    private var mustCheckRestart = false
+    /// Nodes whose entries were found missing in the batch being delivered.
+    private var gapNodes: [String] = []
+    /// Remote lines read but not delivered yet: consecutive lines go out as one broadcast.
+    private var pendingLines: [Bytes] = []
     /// The node of each remote name, by ``Nickname/key(_:)``.
     private var remoteNodes: [String: String] = [:]
     /// Remote names missing from the last presence hash read: removed if missing twice (their
@@ -183,13 +192,40 @@ public final class Federation {
         }
     }
 
+    /// The most lines of one process put in one stream entry.
+    static let linesPerEntry = 64
+
     private func arguments(for batch: [OutboundEvent]) -> [Bytes] {
         var arguments: [Bytes] = [
             Bytes(settings.node), Bytes(String(settings.streamLength)), Bytes(String(Self.milliseconds(settings.nameTTL))),
             Bytes(String(Self.milliseconds(settings.nodeTTL))), Bytes(prefix),
         ]
         arguments.reserveCapacity(arguments.count + 7 * batch.count)
-        for outbound in batch {
+        var index = batch.startIndex
+        while index < batch.endIndex {
+            let outbound = batch[index]
+            index += 1
+            if case .line(let line) = outbound.event {
+                // Consecutive lines go in one entry: `s` its last line's number, `b` its first's.
+                var lines = [line]
+                var last = outbound.sequence
+                while index < batch.endIndex, lines.count < Self.linesPerEntry, lines[lines.count - 1].last == UInt8(ascii: "\n"),
+                    case .line(let next) = batch[index].event
+                {
+                    lines.append(next)
+                    last = batch[index].sequence
+                    index += 1
+                }
+                var text = line
+                if lines.count > 1 {
+                    var joined: [UInt8] = []
+                    joined.reserveCapacity(lines.reduce(0) { $0 + $1.count })
+                    for piece in lines { piece.withUnsafeBytes { joined.append(contentsOf: $0) } }
+                    text = Bytes(joined)
+                }
+                arguments += [Bytes(String(last)), "l", "", "", Bytes(String(outbound.sequence)), "", text]
+                continue
+            }
             let (kind, name, new, text): (String, String, String, Bytes) =
                 switch outbound.event {
                 case .line(let line): ("l", "", "", line)
@@ -234,7 +270,18 @@ public final class Federation {
         guard (try? await connected.wait()) != nil, let redis else { return }
         while !Task.isCancelled {
             do {
-                if lastID == nil { lastID = try await newestID(redis) }
+                if lastID == nil {
+                    lastID = try await newestID(redis)
+                    redisRunID = try await runID(redis)
+                }
+                if mustCheckRestart {
+                    let now = try await runID(redis)
+                    if let before = redisRunID, let now, now != before {
+                        reportMissingHistory("the federation's Redis restarted (its run_id changed): what it held is gone")
+                    }
+                    redisRunID = now ?? redisRunID
+                    mustCheckRestart = false
+                }
                 let streams = try await redis.xread(after: [(streamKey, lastID ?? "0-0")], count: 512, block: .seconds(5))
                 for (_, entries) in streams {
                     for entry in entries {
@@ -242,10 +289,16 @@ public final class Federation {
                         deliver(entry)
                     }
                 }
+                deliverPendingLines()
+                if !gapNodes.isEmpty {
+                    reportMissingHistory("events of \(gapNodes.joined(separator: ", ")) left the stream before this process read them")
+                    gapNodes.removeAll()
+                }
             } catch is CancellationError {
                 return
             } catch {
                 // Unreachable or timed out: the client reconnects; read on from `lastID`.
+                mustCheckRestart = true
                 guard (try? await loop.sleep(for: .milliseconds(200))) != nil else { return }
             }
         }
@@ -257,19 +310,49 @@ public final class Federation {
         return reply.array?.first?.array?.first?.string ?? "0-0"
     }
 
+    /// The Redis server's `run_id` (`INFO server`), if it says.
+    private func runID(_ redis: RedisClient) async throws -> String? {
+        let info = try await redis.send(["INFO", "server"]).string ?? ""
+        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix("run_id:") {
+            return String(line.dropFirst("run_id:".count))
+        }
+        return nil
+    }
+
+    /// Logs that remote history was lost and, in chat mode, tells the local participants.
+    private func reportMissingHistory(_ reason: String) {
+        log.warning("federation: \(reason); lines from the other processes may be missing")
+        if !room.isPlain { room.deliverRemote(ChatText.historyMayBeMissing) }
+    }
+
     /// Delivers one entry of another node to the local participants.
     func deliver(_ entry: RedisStreamEntry) {
         guard let node = entry["n"]?.string, node != settings.node, let kind = entry["k"]?.string,
-            let text = entry["t"]
+            var text = entry["t"]
         else { return }
         if let sequence = entry["s"].flatMap({ Int($0.string) }), sequence > 0 {
-            if sequence <= lastSequence[node, default: 0] { return }
+            let last = lastSequence[node]
+            if let last, sequence <= last { return }
+            // A line entry retried with more lines than its first append: skip those delivered.
+            if let last, kind == "l", let first = entry["b"].flatMap({ Int($0.string) }), first <= last {
+                let lines = Room.lines(in: text)
+                guard lines.count == sequence - first + 1 else { return }
+                let fresh = lines[(last - first + 1)...]
+                text = fresh.count == 1 ? fresh[fresh.startIndex] : Bytes(fresh.flatMap { (line: Bytes) in line.array })
+            }
+            // `q` is the node's previous entry: above the last read here, entries were lost.
+            if let last, let previous = entry["q"].flatMap({ Int($0.string) }), previous > last {
+                if !gapNodes.contains(node) { gapNodes.append(node) }
+            }
             lastSequence[node] = sequence
         }
         let name = entry["a"]?.string ?? ""
+        if kind == "l" {
+            pendingLines.append(text)
+            return
+        }
+        deliverPendingLines()
         switch kind {
-        case "l":
-            room.deliverRemote(text)
         case "j":
             let isNew = remoteNodes[Nickname.key(name)] != node
             addRemote(name, node: node)
@@ -285,6 +368,13 @@ public final class Federation {
         default:
             break
         }
+    }
+
+    /// Delivers the remote lines read so far, in order, with one broadcast.
+    func deliverPendingLines() {
+        guard !pendingLines.isEmpty else { return }
+        room.deliverRemote(pendingLines)
+        pendingLines.removeAll(keepingCapacity: true)
     }
 
     private func addRemote(_ name: String, node: String) {

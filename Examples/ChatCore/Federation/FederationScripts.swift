@@ -8,10 +8,14 @@ enum FederationScripts {
     /// stream length, name TTL (ms), node TTL (ms), key prefix, then 7 per event: sequence
     /// number, kind (`l` line, `j` join, `p` part, `r` rename), name, its key, new name, its
     /// key, text. Returns the sequence numbers of the joins and renames refused because another
-    /// node holds the name (their events are not appended).
+    /// node holds the name (their events are not appended). Each entry also carries `q`, the
+    /// sequence number of this node's previous entry (kept in `{prefix}last:{node}`; empty after
+    /// a Redis restart or an hour idle), so a reader that sees `q` above the last it read knows it missed some.
     static let append = """
         local node, maxlen, namettl, nodettl, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
         redis.call('SET', KEYS[3], '1', 'PX', nodettl)
+        local lastkey = prefix .. 'last:' .. node
+        local previous = redis.call('GET', lastkey) or ''
         local refused = {}
         local function claim(name, key)
           local holder = redis.call('GET', prefix .. 'name:' .. key)
@@ -36,11 +40,14 @@ enum FederationScripts {
             release(name, key)
           end
           if ok then
-            redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'n', node, 's', seq, 'k', kind, 'a', name, 'b', new, 't', text)
+            redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'n', node, 's', seq, 'q', previous, 'k', kind, 'a', name,
+              'b', new, 't', text)
+            previous = seq
           else
             table.insert(refused, seq)
           end
         end
+        if previous ~= '' then redis.call('SET', lastkey, previous, 'PX', 3600000) end
         return refused
         """
 
