@@ -83,6 +83,11 @@ public class Stream: HandleOwner {
         adopt(stream, owner: self)
     }
 
+    deinit {
+        // A queue left unflushed (a stream dropped at loop shutdown): its chunks hold no references.
+        queue?.deallocate()
+    }
+
     /// The longest line ``readLine()`` accepts, in bytes without the terminator (default 64 KiB;
     /// at least 1). Bytes already received are kept under the new limit.
     public var maxLineLength: Int {
