@@ -46,6 +46,29 @@ struct WebSocketEnqueueTests {
         #expect(isOpen)
     }
 
+    @Test("a prepared message reaches a plain and a compressing socket alike, framed once for the plain ones")
+    func preparedMessage() async throws {
+        let got = try await onLoop { loop -> [WebSocket.Message?] in
+            var compressed = WebSocket.Options()
+            compressed.compression = PerMessageDeflateOptions()
+            let (plainClient, plainServer) = try await webSocketPair(on: loop)
+            let (zlibClient, zlibServer) = try await webSocketPair(on: loop, options: compressed)
+            #expect(zlibServer.compression != nil && plainServer.compression == nil)
+            let message = WebSocket.PreparedMessage(utf8Text: Bytes([0x68, 0x69, 0xC0]))
+            try plainServer.enqueue(message)
+            try zlibServer.enqueue(message)
+            try plainServer.enqueue(message)
+            var got = [try await plainClient.receive(), try await zlibClient.receive(), try await plainClient.receive()]
+            for (client, server) in [(plainClient, plainServer), (zlibClient, zlibServer)] {
+                loop.spawn { _ = try await server.receive() }
+                await client.close()
+            }
+            got.append(message.payload == Bytes("hi\u{FFFD}") ? nil : .text("payload not repaired"))
+            return got
+        }
+        #expect(got == [.text("hi\u{FFFD}"), .text("hi\u{FFFD}"), .text("hi\u{FFFD}"), nil])
+    }
+
     @Test("enqueue after close throws notOpen")
     func afterClose() async throws {
         let kind = try await onLoop { loop -> WebSocketError.Kind? in
