@@ -381,7 +381,12 @@ def slow_consumer(flags, prefixes, plain=False):
         while (sent[0] < per_sender or sent[1] < per_sender or pending[0] or pending[1]
                or min(counts) < 2 * per_sender):
             assert time.monotonic() - started < 60, f"stalled: sent {sent}, received {counts}"
-            writable = [s.sock for i, s in enumerate(senders) if pending[i] or sent[i] < per_sender]
+            # The readers are real readers: senders wait while either is more than 512 lines
+            # (0.5 MB, half the bound) behind, so a loaded machine cannot make this Python loop
+            # the slow consumer. The sleeper still falls behind by everything.
+            behind = sent[0] + sent[1] - min(counts)
+            writable = [s.sock for i, s in enumerate(senders)
+                        if pending[i] or (sent[i] < per_sender and behind < 512)]
             rlist, wlist, _ = select.select([r.sock for r in readers] + [s.sock for s in senders], writable, [], 5)
             for i, s in enumerate(senders):
                 if s.sock in wlist:
@@ -401,9 +406,11 @@ def slow_consumer(flags, prefixes, plain=False):
             for i, r in enumerate(readers):
                 if r.sock in rlist:
                     try:
-                        data = tails[i] + r.sock.recv(1 << 20)
+                        received = r.sock.recv(1 << 20)
                     except BlockingIOError:
                         continue
+                    assert received, f"reader {i} was disconnected after {counts[i]} lines (sent {sent})"
+                    data = tails[i] + received
                     complete, _, tails[i] = data.rpartition(b"\n")
                     for line in complete.split(b"\n"):
                         if any(line.startswith(p) for p in prefixes):

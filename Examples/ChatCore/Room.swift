@@ -65,7 +65,7 @@ public final class Room {
     let console: Console
     /// Every TCP connection present with its participant (`nil` for a bare stream): the
     /// broadcast fast path walks these.
-    private var roster = Roster<TCPStream, Participant?>()
+    private var roster = Roster<TCPStream, Participant>()
     /// The participants over other streams (TLS, WebSocket), written to a line at a time.
     private var links = Roster<Participant, Void>()
     private var byName: [String: Participant] = [:]
@@ -275,7 +275,7 @@ public final class Room {
     /// Takes out the connection (a participant's or a bare one), closes it at once and
     /// announces why.
     public func disconnect(_ stream: TCPStream, _ departure: Departure) {
-        if case let participant?? = roster.companion(of: stream) {
+        if let participant = roster.companion(of: stream) {
             disconnect(participant, departure)
             return
         }
@@ -350,12 +350,22 @@ public final class Room {
             for chunk in chunks { chunk.withUnsafeBytes { joined.append(contentsOf: $0) } }
             all = Bytes(joined)
         }
-        count(all, from: false)
+        count(all, from: false, lines: Room.lineCount(in: all))
         Stream.broadcast(all, to: roster.elements, except: nil, queueLimit: maxQueuedBytes) { overBound.append($0) }
         if !links.elements.isEmpty {
             for line in Room.lines(in: all) { relayToLinks(line, except: nil) }
         }
         if !overBound.isEmpty || !overBoundLinks.isEmpty { disconnectSlowReaders() }
+    }
+
+    /// How many lines `bytes` holds (newline-terminated, and a last one without a newline).
+    static func lineCount(in bytes: Bytes) -> Int {
+        var lines = 0
+        bytes.withUnsafeBytes { raw in
+            for byte in raw where byte == UInt8(ascii: "\n") { lines += 1 }
+            if let last = raw.last, last != UInt8(ascii: "\n") { lines += 1 }
+        }
+        return lines
     }
 
     /// The newline-terminated lines of `bytes` (a last one without a newline too), as slices.
@@ -398,8 +408,8 @@ public final class Room {
 
     /// Counts a broadcast line for the metrics (the recipients as present; a closed one is
     /// counted until its task notices).
-    private func count(_ line: Bytes, from hasSender: Bool) {
-        metrics.linesRelayed += 1
+    private func count(_ line: Bytes, from hasSender: Bool, lines: Int = 1) {
+        metrics.linesRelayed += lines
         metrics.bytesOut += line.count * max(0, count - (hasSender ? 1 : 0))
     }
 
