@@ -4,9 +4,12 @@ import UVLoop
 /// One connection in plain mode: the seed's relay, byte for byte, plus the line cap, the
 /// outbound bound and the idle timeout (if set).
 ///
-/// The connection joins the room as a bare stream (``Room/join(_:)``): no participant object,
-/// so an idle plain connection holds only its task, its stream and this session's two
-/// references, which live in the task's own frame.
+/// The connection joins the room as a bare stream (``Room/join(_:)``): no participant object.
+/// A connection that is not talking holds no task either: while nothing is buffered it waits
+/// with ``Stream/whenReadable(_:)``, and its next bytes start a new task. A connection whose
+/// lines come less than ``talkingInterval`` apart waits in its task instead, so a steady talker
+/// does not pay a task per line. An idle plain connection costs its stream, its libuv handle
+/// and one waiting closure (PERFORMANCE.md, idle memory).
 ///
 /// ```swift
 /// context.room.join(stream)
@@ -29,26 +32,42 @@ public struct PlainSession {
         await PlainSession(stream: stream, context: context).run()
     }
 
+    /// Lines that come less than this apart make a talker, who waits for the next in its task.
+    public static let talkingInterval: Duration = .seconds(1)
+
     /// Relays the connection's lines until it leaves, then closes it and tells the room.
     ///
-    /// One function with the read inline: its frame sits under every idle connection's task,
+    /// One function with the read inline: its frame sits under a talking connection's task,
     /// so it is kept as small as the seed's.
     @inline(never)  // a frame of its own, not merged into its caller's (see DESIGN.md §6)
     public func run() async {
+        await run(lastLine: nil, woken: false)
+    }
+
+    /// ``run()``, knowing when the line before arrived (`nil`: none yet), and whether
+    /// ``Stream/whenReadable(_:)`` started this task: then the first read does not wait (or the
+    /// stream ended, failed or was closed, which the read reports), so it is made in the task.
+    @inline(never)
+    func run(lastLine: ContinuousClock.Instant?, woken: Bool) async {
+        var lastLine = lastLine
+        var woken = woken
         let departure: Departure
         while true {
             do {
                 let line: Bytes?
                 if let idleTimeout = context.configuration.idleTimeout {
                     line = try await readLine(within: idleTimeout)
+                } else if !woken, stream.bufferedReadCount == 0, !isTalking(since: lastLine) {
+                    return waitWithoutTask(lastLine: lastLine)
                 } else {
+                    woken = false
                     line = try await stream.readLineBytes()
                 }
                 guard let line else {
                     departure = .closed
                     break
                 }
-                relay(line)
+                lastLine = relay(line)
             } catch is LineTooLongError {
                 refuseLongLine()
             } catch {
@@ -62,10 +81,29 @@ public struct PlainSession {
     // The steps around the reads are functions of their own (not inlined), so their locals are
     // not part of `run`'s frame, which every idle connection's task holds.
 
+    /// Relays `line` and returns when it arrived.
     @inline(never)
-    private func relay(_ line: Bytes) {
+    private func relay(_ line: Bytes) -> ContinuousClock.Instant {
         if context.configuration.isVerbose { context.console.say("Chat: \(LineReader.trimmingTerminator(line))") }
         context.room.broadcast(line, from: stream)
+        return .now
+    }
+
+    /// True when the last line came within ``talkingInterval`` of now.
+    @inline(never)
+    private func isTalking(since lastLine: ContinuousClock.Instant?) -> Bool {
+        guard let lastLine else { return false }
+        return lastLine.duration(to: .now) < Self.talkingInterval
+    }
+
+    /// Ends this task; the connection's next bytes (or its end, or its close) start another.
+    /// Without an idle timeout only: that timeout is a wait of the task's.
+    @inline(never)
+    private func waitWithoutTask(lastLine: ContinuousClock.Instant?) {
+        let session = self
+        session.stream.whenReadable {
+            session.context.loop.spawn { await session.run(lastLine: lastLine, woken: true) }
+        }
     }
 
     @inline(never)

@@ -99,6 +99,10 @@ public class Stream: HandleOwner {
         }
     }
 
+    /// Bytes received but not yet read: when it is 0, the next ``read()`` or ``readLine()``
+    /// waits (unless the stream has ended), and ``whenReadable(_:)`` would not call at once.
+    public var bufferedReadCount: Int { reader.bufferedByteCount }
+
     /// Bytes written but not yet accepted by the kernel.
     public var bufferedWriteCount: Int {
         (queue?.byteCount ?? 0) + (isClosed ? 0 : kernelBacklog)
