@@ -6,6 +6,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
+# Each section says how long the one before it took, so the run's time can be kept in budget.
+section_started=$started
+section_name=""
+section() {
+    local now
+    now=$(date +%s)
+    [ -z "$section_name" ] || echo "   ($section_name: $((now - section_started)) s)"
+    section_name=$1
+    section_started=$now
+    echo "== $1"
+}
+# Runs a command and says how long it took.
+timed() {
+    local t0
+    t0=$(date +%s)
+    "$@"
+    echo "   ($* : $(($(date +%s) - t0)) s)" | sed "s|$PWD/||g"
+}
+section "setup"
 bash scripts/setup.sh
 
 # Two packages: the library (root; its ServiceLifecycle trait on, so every module is built) and
@@ -14,45 +33,46 @@ LIB=(--traits ServiceLifecycle)
 EXAMPLES=(--package-path Examples)
 EX=Examples/.build/release
 
-echo "== build (warnings are errors)"
+section "build (warnings are errors)"
 swift build --build-tests "${LIB[@]}" -Xswiftc -warnings-as-errors
 swift build --build-tests "${EXAMPLES[@]}" -Xswiftc -warnings-as-errors
 
-echo "== format lint"
+section "format lint"
 swift format lint --strict -r Sources Examples Tests Fuzz Package.swift
 
-echo "== unit tests"
+section "unit tests"
 swift test --skip-build "${LIB[@]}"
 swift test --skip-build "${EXAMPLES[@]}"
 
-echo "== a package depending on UVLoop fetches and builds only the library"
+section "a package depending on UVLoop fetches and builds only the library"
 bash scripts/dependent_package_test.sh
 
-echo "== integration tests (release build, real nc clients)"
-swift build -c release "${EXAMPLES[@]}" -Xswiftc -warnings-as-errors
-swift build -c release --product HTTPParserFuzz -Xswiftc -warnings-as-errors  # http_h11_diff.py's parser
-python3 scripts/chat_integration.py $EX/ChatExample
-python3 scripts/chat_features_test.py $EX/ChatExample
-python3 scripts/examples_smoke_test.py $EX
-python3 scripts/seed_emfile_test.py $EX/SeedChatExample
-python3 scripts/ws_interop_test.py $EX/WebSocketEchoExample
-bash scripts/autobahn.sh --binary $EX/HTTPExample
-python3 scripts/tls_chat_client_test.py $EX/ChatClientExample
-UVLOOP_TLS_LEAK_ROUNDS=3000 swift test --skip-build "${LIB[@]}" --filter TLSLeakTests
-python3 scripts/http_integration.py $EX
-python3 scripts/http_h11_diff.py .build/release
-python3 scripts/chat_tls_test.py $EX
-python3 scripts/chat_browser_test.py $EX/ChatExample
-python3 scripts/chat_websocket_test.py $EX/ChatExample
-python3 scripts/chat_federation_test.py $EX/ChatExample  # ~30 s: 3+ processes through redis-server
-python3 scripts/chat_federation_netns_test.py $EX/ChatExample  # ~35 s: Redis and two servers in their own network namespaces, a 20 s link cut
+section "integration tests (release build, real nc clients)"
+timed swift build -c release "${EXAMPLES[@]}" -Xswiftc -warnings-as-errors
+timed swift build -c release --product HTTPParserFuzz -Xswiftc -warnings-as-errors  # http_h11_diff.py's parser
+timed python3 scripts/chat_integration.py $EX/ChatExample
+timed python3 scripts/chat_features_test.py $EX/ChatExample
+timed python3 scripts/examples_smoke_test.py $EX
+timed python3 scripts/seed_emfile_test.py $EX/SeedChatExample
+timed python3 scripts/ws_interop_test.py $EX/WebSocketEchoExample
+timed bash scripts/autobahn.sh --binary $EX/HTTPExample
+timed python3 scripts/tls_chat_client_test.py $EX/ChatClientExample
+UVLOOP_TLS_LEAK_ROUNDS=3000 timed swift test --skip-build "${LIB[@]}" --filter TLSLeakTests
+timed python3 scripts/http_integration.py $EX
+timed python3 scripts/http_h11_diff.py .build/release
+timed python3 scripts/chat_tls_test.py $EX
+timed python3 scripts/chat_browser_test.py $EX/ChatExample
+timed python3 scripts/chat_websocket_test.py $EX/ChatExample
+timed python3 scripts/chat_federation_test.py $EX/ChatExample  # ~30 s: 3+ processes through redis-server
+timed python3 scripts/chat_federation_netns_test.py $EX/ChatExample  # ~35 s: Redis and two servers in their own network namespaces, a 20 s link cut
 
-echo "== reliability: sanitizers, fuzzing, fault injection, churn, descriptor exhaustion (RELIABILITY.md)"
-bash scripts/sanitize.sh
-bash scripts/fuzz.sh --seconds 10
-python3 scripts/fault_injection.py $EX/ChatExample
-python3 scripts/chat_ws_fault_injection.py $EX/ChatExample  # ~20 s: broken browsers beside chatbench --ws
-python3 scripts/churn.py $EX/ChatExample --cycles 20000
-python3 scripts/fd_exhaustion.py $EX/ChatExample --rounds 1
+section "reliability: sanitizers, fuzzing, fault injection, churn, descriptor exhaustion (RELIABILITY.md)"
+timed bash scripts/sanitize.sh
+timed bash scripts/fuzz.sh --seconds 10
+timed python3 scripts/fault_injection.py $EX/ChatExample
+timed python3 scripts/chat_ws_fault_injection.py $EX/ChatExample  # ~20 s: broken browsers beside chatbench --ws
+timed python3 scripts/churn.py $EX/ChatExample --cycles 20000
+timed python3 scripts/fd_exhaustion.py $EX/ChatExample --rounds 1
 
+section "done"
 echo "== all tests passed in $(($(date +%s) - started)) s"
