@@ -27,6 +27,8 @@ import sys
 import threading
 import time
 
+from chat_line_client import LineClient, nick
+
 BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "Examples/.build/release/ChatExample")
 CUT_SECONDS = float(os.environ.get("CUT_SECONDS", "20"))
 TAG = f"fed{os.getpid()}"
@@ -135,54 +137,9 @@ class Server:
                 self.federating.set()
 
 
-class Client:
+class Client(LineClient):
     def __init__(self, server):
-        self.sock = connect_in(NS[server.side], server.port)
-        self.buffer = b""
-        self.seen = []
-
-    def send(self, text):
-        self.sock.sendall(text.encode() + b"\n")
-
-    def expect(self, needle, timeout=10):
-        """Waits for a line containing `needle` (lines read meanwhile are kept); returns it or None."""
-        for line in self.seen:
-            if needle in line:
-                self.seen.remove(line)
-                return line
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            while b"\n" in self.buffer:
-                raw, self.buffer = self.buffer.split(b"\n", 1)
-                line = raw.decode(errors="replace")
-                if needle in line:
-                    return line
-                self.seen.append(line)
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                break
-            if not data:
-                break
-            self.buffer += data
-        return None
-
-    def lines_with(self, needle, count, timeout):
-        """The next `count` lines containing `needle`, in the order received (fewer on timeout)."""
-        got = []
-        deadline = time.monotonic() + timeout
-        while len(got) < count:
-            line = self.expect(needle, max(0.01, deadline - time.monotonic()))
-            if line is None:
-                break
-            got.append(line)
-        return got
-
-
-def nick(client, name):
-    client.send(f"/nick {name}")
-    return client.expect(f"You are now known as {name}.") is not None
+        super().__init__(connect_in(NS[server.side], server.port))
 
 
 def main():

@@ -20,6 +20,8 @@ import tempfile
 import threading
 import time
 
+from chat_line_client import LineClient, nick
+
 BIN = sys.argv[1] if len(sys.argv) > 1 else "Examples/.build/release/ChatExample"
 HERE = os.path.dirname(os.path.abspath(__file__))
 REDIS_SH = os.path.join(HERE, "redis_server.sh")
@@ -85,49 +87,9 @@ class Server:
             self.proc.wait()
 
 
-class Client:
+class Client(LineClient):
     def __init__(self, server):
-        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
-        self.buffer = b""
-        self.seen = []
-
-    def send(self, text):
-        self.sock.sendall(text.encode() + b"\n")
-
-    def expect(self, needle, timeout=10):
-        """Waits for a line containing `needle`; returns it or None."""
-        for line in self.seen:
-            if needle in line:
-                self.seen.remove(line)
-                return line
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            while b"\n" in self.buffer:
-                raw, self.buffer = self.buffer.split(b"\n", 1)
-                line = raw.decode(errors="replace")
-                if needle in line:
-                    return line
-                self.seen.append(line)
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                break
-            if not data:
-                break
-            self.buffer += data
-        return None
-
-    def lines_with(self, needle, count, timeout):
-        """The next `count` lines containing `needle`, in the order received (fewer on timeout)."""
-        got = []
-        deadline = time.monotonic() + timeout
-        while len(got) < count:
-            line = self.expect(needle, max(0.01, deadline - time.monotonic()))
-            if line is None:
-                break
-            got.append(line)
-        return got
+        super().__init__(socket.create_connection(("127.0.0.1", server.port), timeout=5))
 
     def name(self):
         line = self.expect("You are now known as") or ""
@@ -135,11 +97,6 @@ class Client:
 
     def close(self):
         self.sock.close()
-
-
-def nick(client, name):
-    client.send(f"/nick {name}")
-    return client.expect(f"You are now known as {name}.") is not None
 
 
 def main():
