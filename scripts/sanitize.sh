@@ -3,9 +3,10 @@
 # ThreadSanitizer, each from its own build folder, one test at a time (instrumented code is slow,
 # and the suite's few wall-clock checks need their loop not starved), and fails on any report.
 #
-#   bash scripts/sanitize.sh                 # both (what test.sh runs)
+#   bash scripts/sanitize.sh                 # both (test.sh runs address, then later thread)
 #   bash scripts/sanitize.sh address         # or: thread
 #   bash scripts/sanitize.sh thread --filter ErrorSurface
+#   bash scripts/sanitize.sh address --library     # one package (or --examples)
 #
 # Both packages: the library's suite under both sanitizers, the examples' (Examples/, the chat
 # server's tests) under ASan. Builds go to .build-asan and .build-tsan (the examples' to
@@ -17,11 +18,13 @@ cd "$(dirname "$0")/.."
 
 kinds=()
 extra=()
+only=""
 while (($#)); do
     case "$1" in
         address|thread) kinds+=("$1"); shift ;;
         --filter) extra+=(--filter "$2"); shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        --library|--examples) only=${1#--}; shift ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "sanitize: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -51,6 +54,7 @@ package_args() {
 status=0
 for kind in "${kinds[@]}"; do
   read -r -a packages <<<"$(packages_for "$kind")"
+  [ -z "$only" ] || packages=("$only")
   for package in "${packages[@]}"; do
     case "$kind" in
         address) scratch=$PWD/.build-asan ;;
@@ -61,7 +65,7 @@ for kind in "${kinds[@]}"; do
     echo "== sanitize: building the $package tests with --sanitize=$kind ($scratch)"
     started=$(date +%s)
     mkdir -p "$scratch"
-    if ! swift build --build-tests "${args[@]}" --scratch-path "$scratch" --sanitize="$kind" >"$scratch/build.log" 2>&1; then
+    if ! swift build --build-tests "${args[@]}" --scratch-path "$scratch" --sanitize="$kind" -Xswiftc -warnings-as-errors >"$scratch/build.log" 2>&1; then
         grep -v "ld.gold: warning" "$scratch/build.log" | grep -E "error|warning" | head -30 >&2
         echo "sanitize: the $kind build of the $package failed (log: $scratch/build.log)" >&2
         exit 1
