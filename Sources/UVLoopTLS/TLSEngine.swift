@@ -211,6 +211,11 @@ public final class TLSEngine {
     ///
     /// Throws ``TLSError`` before the handshake finished or after ``shutdown()``.
     public func write(_ plaintext: Bytes) throws(TLSError) {
+        try plaintext.withUnsafeBytes { (buffer) throws(TLSError) in try write(buffer) }
+    }
+
+    /// Encrypts the bytes of `plaintext`, like the `Bytes` overload.
+    func write(_ plaintext: UnsafeRawBufferPointer) throws(TLSError) {
         guard plaintext.count > 0 else { return }
         guard isHandshakeComplete, !isShutdownSent else {
             throw TLSError(
@@ -218,15 +223,10 @@ public final class TLSEngine {
                 reason: isShutdownSent ? "close_notify already sent" : "handshake not finished")
         }
         OpenSSLErrorQueue.clear()
-        var failure: Int32 = 0
-        plaintext.withUnsafeBytes { buffer in
-            var written = 0
-            // A memory BIO never pushes back, so each call writes all it is given.
-            if SSL_write_ex(ssl, buffer.baseAddress!, buffer.count, &written) != 1 {  // Force-unwrap: count > 0.
-                failure = SSL_get_error(ssl, 0)
-            }
-        }
-        if failure != 0 {
+        var written = 0
+        // A memory BIO never pushes back, so each call writes all it is given.
+        if SSL_write_ex(ssl, plaintext.baseAddress!, plaintext.count, &written) != 1 {  // Force-unwrap: count > 0.
+            let failure = SSL_get_error(ssl, 0)
             throw TLSError.fromQueue(kind: .protocolViolation, operation: "TLS write", target: peer, fallback: Self.describe(failure))
         }
     }
