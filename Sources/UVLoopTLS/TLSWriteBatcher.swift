@@ -8,7 +8,8 @@ import UVLoopCodecs
 /// One per ``TLSContext``, which belongs to one loop. The pieces written in an iteration, to
 /// any of the context's streams, go into one list, each linked to the next piece of the same
 /// stream (a stream keeps only the first and last index): appending allocates nothing once the
-/// list has grown. The first piece of an iteration for a stream puts the stream on the list of
+/// list has grown. A piece is a pointer and a length; its storage is held once per iteration
+/// however many streams it goes to (a broadcast line: one reference, not one per recipient). The first piece of an iteration for a stream puts the stream on the list of
 /// streams; the first stream asks the loop to run ``encryptAll()`` before it flushes the
 /// iteration's writes (``Loop/runBeforeFlush(_:)``: no task), which gathers each stream's
 /// pieces into one reused buffer and encrypts them with one `SSL_write`.
@@ -16,9 +17,13 @@ final class TLSWriteBatcher {
     // @exclusivity(unchecked): loop thread only, and no access spans a call that could reach
     // the same property again (`encryptAll` swaps the stream list out first).
     @exclusivity(unchecked) private var streams: [TLSStream] = []
-    @exclusivity(unchecked) private var pieces: [Bytes] = []
-    /// For each piece, the index of the next piece of the same stream, or -1.
-    @exclusivity(unchecked) private var nextPiece: [Int32] = []
+    @exclusivity(unchecked) private var pieces: [Piece] = []
+    /// The storage of the pieces, one reference each, dropped once they are encrypted.
+    /// Unmanaged: each is retained once when appended and released once, after `encryptAll`
+    /// has encrypted every piece pointing into it (or in deinit).
+    @exclusivity(unchecked) private var held: [Unmanaged<ByteStorage>] = []
+    /// The storage held last: the next piece of a broadcast shares it.
+    @exclusivity(unchecked) private var lastHeld: ObjectIdentifier?
     @exclusivity(unchecked) private var isScheduled = false
     /// Where a stream's pieces are gathered for `SSL_write` (at most `TLSStream.writeSlice`).
     @exclusivity(unchecked) private var gather: UnsafeMutableRawPointer?
@@ -27,15 +32,30 @@ final class TLSWriteBatcher {
     /// `streams` is not empty, and each listed stream holds this batcher (`TLSStream.batcher`).
     private lazy var action: () -> Void = { [unowned self] in self.encryptAll() }
 
-    deinit { gather?.deallocate() }
+    /// A written piece: its bytes, and the index of the next piece of the same stream, or -1.
+    private struct Piece {
+        var base: UnsafeRawPointer
+        var count: Int
+        var next: Int32
+    }
+
+    deinit {
+        gather?.deallocate()
+        for storage in held { storage.release() }
+    }
 
     /// Queues `bytes` (not empty) after `stream`'s pending pieces.
     func append(_ bytes: Bytes, to stream: TLSStream) {
         let index = Int32(pieces.count)
-        pieces.append(bytes)
-        nextPiece.append(-1)
+        let storage = bytes.storage
+        if ObjectIdentifier(storage) != lastHeld {
+            lastHeld = ObjectIdentifier(storage)
+            held.append(.passRetained(storage))
+        }
+        // The storage's elements stay where they are while it lives (held above).
+        pieces.append(Piece(base: UnsafeRawPointer(storage.withBase { $0 } + bytes.offset), count: bytes.count, next: -1))
         if stream.lastPiece >= 0 {
-            nextPiece[Int(stream.lastPiece)] = index
+            pieces[Int(stream.lastPiece)].next = index
         } else {
             stream.firstPiece = index
             list(stream)
@@ -51,8 +71,8 @@ final class TLSWriteBatcher {
         let count = stream.pendingCount
         stream.firstPiece = -1
         stream.lastPiece = -1
-        if nextPiece[first] < 0 {
-            try pieces[first].withUnsafeBytes(body)
+        if pieces[first].next < 0 {
+            try body(UnsafeRawBufferPointer(start: pieces[first].base, count: pieces[first].count))
             return
         }
         if gatherCapacity < count {
@@ -65,12 +85,10 @@ final class TLSWriteBatcher {
         var offset = 0
         var index = first
         while index >= 0 {
-            pieces[index].withUnsafeBytes { bytes in
-                // Force-unwrap: written pieces are never empty.
-                (base + offset).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-                offset += bytes.count
-            }
-            index = Int(nextPiece[index])
+            let piece = pieces[index]
+            (base + offset).copyMemory(from: piece.base, byteCount: piece.count)
+            offset += piece.count
+            index = Int(piece.next)
         }
         try body(UnsafeRawBufferPointer(start: base, count: offset))
     }
@@ -97,7 +115,9 @@ final class TLSWriteBatcher {
         // (encrypting writes to the wrapped streams only), but if it was, its pieces stay.
         if streams.isEmpty {
             pieces.removeAll(keepingCapacity: true)
-            nextPiece.removeAll(keepingCapacity: true)
+            for storage in held { storage.release() }
+            held.removeAll(keepingCapacity: true)
+            lastHeld = nil
             listed.removeAll(keepingCapacity: true)
             swap(&listed, &streams)
         }
