@@ -52,6 +52,10 @@ public final class TLSEngine {
     public private(set) var isHandshakeComplete = false
     /// True once close_notify was queued (``shutdown()``).
     public private(set) var isShutdownSent = false
+    /// True when the next ``read()`` cannot find a whole record: it found none, or it emptied
+    /// both the inbound BIO and OpenSSL's buffers, and nothing was fed since. Such a read answers
+    /// without calling OpenSSL (half of an echo's `SSL_read`s).
+    private var isStarved = false
     /// True once the inbound BIO the handshake filled was replaced by an empty one.
     private var isHandshakeBufferReleased = false
 
@@ -124,6 +128,7 @@ public final class TLSEngine {
     /// Hands OpenSSL ciphertext that arrived from the peer.
     public func feed(_ ciphertext: Bytes) {
         guard ciphertext.count > 0 else { return }
+        isStarved = false
         ciphertext.withUnsafeBytes { buffer in
             // A memory BIO takes everything (it grows); at most Int32.max per call.
             var offset = 0
@@ -215,6 +220,7 @@ public final class TLSEngine {
     /// Throws ``TLSError`` (``TLSError/Kind/protocolViolation``) for a record that is malformed
     /// or fails to authenticate; send ``takeOutput()`` (the alert), then close.
     public func read() throws(TLSError) -> ReadResult {
+        if isStarved { return .needsInput }
         OpenSSLErrorQueue.clear()
         var count = 0
         let result: ReadResult? = withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 1) { buffer in
@@ -223,11 +229,18 @@ public final class TLSEngine {
             if status == 1 { return .plaintext(Bytes(UnsafeRawBufferPointer(rebasing: buffer[..<count]))) }
             return nil
         }
-        if let result { return result }
+        if let result {
+            if BIO_ctrl_pending(inbound) == 0 && SSL_has_pending(ssl) == 0 {
+                isStarved = true
+                compactInbound()
+            }
+            return result
+        }
         let error = SSL_get_error(ssl, 0)
         switch error {
         case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
             compactInbound()
+            isStarved = true
             return .needsInput
         case SSL_ERROR_ZERO_RETURN:
             return .closed
