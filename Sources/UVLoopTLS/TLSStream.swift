@@ -351,7 +351,7 @@ public final class TLSStream: ByteStream {
     }
 
     /// Ciphertext queued on the wrapped stream and not yet taken by the kernel.
-    public var bufferedWriteCount: Int { underlying.bufferedWriteCount + pendingCount }
+    public var bufferedWriteCount: Int { (socket?.bufferedWriteCount ?? underlying.bufferedWriteCount) + pendingCount }
 
     /// Waits while the wrapped stream's queue is over its high water mark (backpressure).
     public func drain() async throws {

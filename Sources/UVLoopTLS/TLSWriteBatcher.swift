@@ -17,7 +17,11 @@ final class TLSWriteBatcher {
     // @exclusivity(unchecked): loop thread only, and no access spans a call that could reach
     // the same property again (`encryptAll` swaps the stream list out first).
     @exclusivity(unchecked) private var streams: [TLSStream] = []
-    @exclusivity(unchecked) private var pieces: [Piece] = []
+    /// The pieces, in a buffer of our own: an `Array` append costs a uniqueness and a capacity
+    /// check through the runtime, per recipient of each line (callgrind, fan-out).
+    @exclusivity(unchecked) private var pieces: UnsafeMutablePointer<Piece>?
+    @exclusivity(unchecked) private var pieceCount = 0
+    @exclusivity(unchecked) private var pieceCapacity = 0
     /// The storage of the pieces, one reference each, dropped once they are encrypted.
     /// Unmanaged: each is retained once when appended and released once, after `encryptAll`
     /// has encrypted every piece pointing into it (or in deinit).
@@ -40,20 +44,26 @@ final class TLSWriteBatcher {
     }
 
     deinit {
+        pieces?.deallocate()
         gather?.deallocate()
         for storage in held { storage.release() }
     }
 
     /// Queues `bytes` (not empty) after `stream`'s pending pieces.
     func append(_ bytes: Bytes, to stream: TLSStream) {
-        let index = Int32(pieces.count)
+        if pieceCount == pieceCapacity { growPieces() }
+        // Force-unwrap: allocated by growPieces.
+        let pieces = self.pieces!
+        let index = Int32(pieceCount)
         let storage = bytes.storage
         if ObjectIdentifier(storage) != lastHeld {
             lastHeld = ObjectIdentifier(storage)
             held.append(.passRetained(storage))
         }
         // The storage's elements stay where they are while it lives (held above).
-        pieces.append(Piece(base: UnsafeRawPointer(storage.withBase { $0 } + bytes.offset), count: bytes.count, next: -1))
+        (pieces + pieceCount).initialize(
+            to: Piece(base: UnsafeRawPointer(storage.withBase { $0 } + bytes.offset), count: bytes.count, next: -1))
+        pieceCount += 1
         if stream.lastPiece >= 0 {
             pieces[Int(stream.lastPiece)].next = index
         } else {
@@ -63,11 +73,22 @@ final class TLSWriteBatcher {
         stream.lastPiece = index
     }
 
+    private func growPieces() {
+        let capacity = max(256, pieceCapacity * 2)
+        let grown = UnsafeMutablePointer<Piece>.allocate(capacity: capacity)
+        if let pieces {
+            grown.moveInitialize(from: pieces, count: pieceCount)
+            pieces.deallocate()
+        }
+        pieces = grown
+        pieceCapacity = capacity
+    }
+
     /// Calls `body` with `stream`'s pending pieces as one buffer (valid during the call), then
     /// forgets them. A single piece is passed as it is; several are copied into one buffer.
     func takePending(of stream: TLSStream, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         let first = Int(stream.firstPiece)
-        guard first >= 0 else { return }
+        guard first >= 0, let pieces else { return }
         let count = stream.pendingCount
         stream.firstPiece = -1
         stream.lastPiece = -1
@@ -114,7 +135,7 @@ final class TLSWriteBatcher {
         // Every listed stream has taken its pieces; nothing can have been written meanwhile
         // (encrypting writes to the wrapped streams only), but if it was, its pieces stay.
         if streams.isEmpty {
-            pieces.removeAll(keepingCapacity: true)
+            pieceCount = 0
             for storage in held { storage.release() }
             held.removeAll(keepingCapacity: true)
             lastHeld = nil
