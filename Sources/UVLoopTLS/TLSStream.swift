@@ -233,6 +233,60 @@ public final class TLSStream: ByteStream {
         }
     }
 
+    /// Calls `handler` once, on the loop, when ``read()`` would not wait (plaintext decrypted,
+    /// the end, a failure, or the stream closed), without a task waiting: see
+    /// ``Stream/whenReadable(_:)``. Ciphertext is decrypted as it arrives, so a partial record
+    /// calls nothing. Returns `false` (and calls nothing) when the wrapped stream is not a
+    /// libuv stream.
+    @discardableResult
+    public func whenReadable(_ handler: @escaping () -> Void) -> Bool {
+        assertOnLoop("whenReadable")
+        guard let socket else { return false }
+        if decryptAvailable(from: socket, signalled: false) {
+            handler()
+            return true
+        }
+        return socket.whenReadable { [self] in
+            if decryptAvailable(from: socket, signalled: true) {
+                handler()
+            } else {
+                whenReadable(handler)
+            }
+        }
+    }
+
+    /// Decrypts what the engine and the socket hold, without waiting; true when ``read()``
+    /// would not wait. `signalled`: the socket said it is readable, so if it holds no bytes it
+    /// ended or failed, which ``read()`` finds at once.
+    private func decryptAvailable(from socket: Stream, signalled: Bool) -> Bool {
+        var signalled = signalled
+        while true {
+            if reader.bufferedByteCount > 0 || isAtEnd || readFailure != nil || isClosed { return true }
+            let result: TLSEngine.ReadResult
+            do {
+                result = try engine.read()
+            } catch {
+                readFailure = error
+                try? sendOutput()
+                return true
+            }
+            do { try sendOutput() } catch { writeFailure = writeFailure ?? error }
+            switch result {
+            case .plaintext(let bytes):
+                reader.append(bytes)
+                return true
+            case .closed:
+                receivedCloseNotify = true
+                isAtEnd = true
+                return true
+            case .needsInput:
+                guard let ciphertext = socket.takeBuffered() else { return signalled }
+                engine.feed(ciphertext)
+                signalled = false
+            }
+        }
+    }
+
     /// Decrypts at least one more record into `reader`, or reaches the end of the stream.
     /// Inlined: a call of its own costs a frame allocation and two executor hops per read
     /// (callgrind, TLS echo).

@@ -355,4 +355,46 @@ struct TLSStreamTests {
         #expect(text == "one\ntwo\nthree\n")
         #expect(records == 1)
     }
+
+    @Test("whenReadable calls back without a task once a line is decrypted, and at the end")
+    func whenReadableOverTLS() async throws {
+        let (registered, line, end, counts) = try await onTLSLoop { loop -> (Bool, String?, String?, [Int]) in
+            let readable = Event(on: loop)
+            let result = Box<(Bool, String?, String?, [Int])>()
+            let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(serverConfiguration())) { stream in
+                var calls = 0
+                let registered = stream.whenReadable {
+                    calls += 1
+                    readable.set()
+                }
+                try stream.write("ready\n")
+                try await readable.wait()
+                let line = try await stream.readLine()
+                let afterLine = calls
+                readable.clear()
+                stream.whenReadable {
+                    calls += 1
+                    readable.set()
+                }
+                try stream.write("next\n")
+                try await readable.wait()
+                let end = try await stream.readLine()
+                result.value = (registered, line, end ?? "<end>", [afterLine, calls])
+            }
+            defer { tlsServer.close() }
+            let client = try await TLSStream.connect(
+                host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
+            defer { client.close() }
+            #expect(try await client.readLine() == "ready")
+            try client.write("hello\n")
+            #expect(try await client.readLine() == "next")
+            try await client.closeWrite()
+            _ = try await tlsServer.nextOutcome()
+            return result.value ?? (false, nil, nil, [])
+        }
+        #expect(registered)
+        #expect(line == "hello")
+        #expect(end == "<end>")
+        #expect(counts == [1, 2])
+    }
 }
