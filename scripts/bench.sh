@@ -216,6 +216,7 @@ done
 swift build -c release --package-path Examples --scratch-path "$SCRATCH" --product HTTPExample >>"$LOGS/build.log" 2>&1 && OUT="$OUT" bash "$ROOT/scripts/bench_http.sh" "$BIN" | tee "$OUT/http.txt"
 
 OUT="$OUT" ROUNDS="$ROUNDS" bash "$ROOT/scripts/bench_tls.sh" "$BIN" >"$OUT/tls-table.md" || log "bench_tls.sh failed"
+[ "$QUICK" = 1 ] || bash "$ROOT/scripts/callgrind_tls.sh" "$BIN" >"$OUT/tls-callgrind.txt" || log "callgrind_tls.sh failed"  # instructions per TLS echo / delivery, vs C
 # ---------------------------------------------------------------------------------------------
 # The report: medians, ratios, the plot.
 {

@@ -3,7 +3,8 @@
 
 // The system's OpenSSL 3 (libssl-dev), and small wrappers for what Swift cannot import:
 // function-like macros, and option bits built from macros. No logic beyond one call each,
-// except the ALPN selection callback, which OpenSSL calls with a list Swift laid out.
+// except the ALPN selection callback, which OpenSSL calls with a list Swift laid out, and the
+// output BIO below, which OpenSSL calls with each record it writes.
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -11,6 +12,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+
+#include <stdlib.h>
+#include <string.h>
 
 static inline int uvtls_ctx_set_min_version(SSL_CTX *ctx, int version) {
     return (int)SSL_CTX_set_min_proto_version(ctx, version);
@@ -69,6 +73,70 @@ static inline int uvtls_alpn_select(SSL *ssl, const unsigned char **out, unsigne
 
 static inline void uvtls_ctx_set_alpn_select(SSL_CTX *ctx, const unsigned char *list) {
     SSL_CTX_set_alpn_select_cb(ctx, uvtls_alpn_select, (void *)list);
+}
+
+/// Where an engine's output BIO puts the records OpenSSL writes: first into `base` (a buffer
+/// Swift lent for one operation, sized for it: no copy), past its `capacity` into `spill`
+/// (malloc'd here, taken and freed by Swift). Between operations both are empty, so an idle
+/// connection keeps no output buffer.
+typedef struct {
+    unsigned char *base;
+    size_t length;
+    size_t capacity;
+    unsigned char *spill;
+    size_t spill_length;
+    size_t spill_capacity;
+} uvtls_output;
+
+static inline int uvtls_output_write(BIO *bio, const char *data, int count) {
+    uvtls_output *out = (uvtls_output *)BIO_get_data(bio);
+    if (count <= 0) return 0;
+    size_t n = (size_t)count;
+    if (out->spill_length == 0 && out->capacity - out->length >= n) {
+        memcpy(out->base + out->length, data, n);
+        out->length += n;
+        return count;
+    }
+    if (out->spill_capacity - out->spill_length < n) {
+        size_t capacity = out->spill_capacity * 2;
+        if (capacity < out->spill_length + n) capacity = out->spill_length + n;
+        if (capacity < 1024) capacity = 1024;
+        unsigned char *grown = (unsigned char *)realloc(out->spill, capacity);
+        if (grown == NULL) return -1;
+        out->spill = grown;
+        out->spill_capacity = capacity;
+    }
+    memcpy(out->spill + out->spill_length, data, n);
+    out->spill_length += n;
+    return count;
+}
+
+static inline long uvtls_output_ctrl(BIO *bio, int command, long number, void *pointer) {
+    (void)bio;
+    (void)number;
+    (void)pointer;
+    switch (command) {
+    case BIO_CTRL_FLUSH:
+    case BIO_CTRL_DUP:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static inline int uvtls_output_create(BIO *bio) {
+    BIO_set_init(bio, 1);
+    return 1;
+}
+
+/// The method of the output BIOs; make it once per process.
+static inline BIO_METHOD *uvtls_output_method_new(void) {
+    BIO_METHOD *method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "UVLoopTLS output");
+    if (method == NULL) return NULL;
+    BIO_meth_set_write(method, uvtls_output_write);
+    BIO_meth_set_ctrl(method, uvtls_output_ctrl);
+    BIO_meth_set_create(method, uvtls_output_create);
+    return method;
 }
 
 #endif

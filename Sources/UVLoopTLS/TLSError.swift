@@ -84,7 +84,11 @@ enum OpenSSLErrorQueue {
         let text: String
     }
 
-    static func clear() { ERR_clear_error() }
+    /// Empties the thread's queue. Peeks first: `ERR_clear_error` resets all 16 slots (about
+    /// 300 instructions), a peek at an empty queue costs a fraction of that (callgrind, TLS echo).
+    static func clear() {
+        if ERR_peek_error() != 0 { ERR_clear_error() }
+    }
 
     static func drain() -> [Entry] {
         var entries: [Entry] = []

@@ -33,22 +33,30 @@ public final class TLSStream: ByteStream {
     public let loop: Loop
     /// The stream carrying the ciphertext. Leave it alone while the TLS stream is open.
     public let underlying: any ByteStream
+    /// `underlying`, when it is a libuv stream (TCP, pipe): read and checked without calls
+    /// through the existential.
+    private let socket: Stream?
     /// The TLS state machine.
     public let engine: TLSEngine
-    private var reader: LineReader
-    private var isAtEnd = false
-    private var readFailure: (any Error)?
-    private var writeFailure: (any Error)?
+    // @exclusivity(unchecked) below: the stream is used on its loop's thread only, and no
+    // access to these spans a call that could reach them again (the runtime's dynamic checks
+    // cost 13 calls per echoed message, callgrind).
+    @exclusivity(unchecked) private var reader: LineReader
+    @exclusivity(unchecked) private var isAtEnd = false
+    @exclusivity(unchecked) private var readFailure: (any Error)?
+    @exclusivity(unchecked) private var writeFailure: (any Error)?
     /// True once close_notify was queued (by ``closeWrite()`` or ``close()``).
-    private var isWriteClosed = false
+    @exclusivity(unchecked) private var isWriteClosed = false
     /// True once the handshake's watchdog closed the connection.
     private var isHandshakeTimedOut = false
-    /// Plaintext written and not yet encrypted (see ``TLSWriteBatcher``), and its byte count.
-    private var pending: [Bytes] = []
-    private var pendingCount = 0
+    /// Plaintext written and not yet encrypted: its byte count, and the indexes of its first
+    /// and last pieces in the batcher's list (-1: none; see ``TLSWriteBatcher``).
+    @exclusivity(unchecked) private(set) var pendingCount = 0
+    @exclusivity(unchecked) var firstPiece: Int32 = -1
+    @exclusivity(unchecked) var lastPiece: Int32 = -1
     private let batcher: TLSWriteBatcher
     /// True once ``close()`` was called.
-    public private(set) var isClosed = false
+    @exclusivity(unchecked) public private(set) var isClosed = false
     /// True if the peer ended with close_notify; false while open, or if it just closed the
     /// connection, which may have cut the data short (length-delimited protocols detect that).
     public private(set) var receivedCloseNotify = false
@@ -70,6 +78,7 @@ public final class TLSStream: ByteStream {
     public init(wrapping stream: any ByteStream, context: TLSContext, serverName: String? = nil) async throws {
         loop = stream.loop
         underlying = stream
+        socket = stream as? Stream
         reader = LineReader(maxLineLength: stream.maxLineLength)
         batcher = context.writeBatcher
         let peer = Self.describePeer(of: stream, serverName: serverName)
@@ -224,7 +233,64 @@ public final class TLSStream: ByteStream {
         }
     }
 
+    /// Calls `handler` once, on the loop, when ``read()`` would not wait (plaintext decrypted,
+    /// the end, a failure, or the stream closed), without a task waiting: see
+    /// ``Stream/whenReadable(_:)``. Ciphertext is decrypted as it arrives, so a partial record
+    /// calls nothing. Returns `false` (and calls nothing) when the wrapped stream is not a
+    /// libuv stream.
+    @discardableResult
+    public func whenReadable(_ handler: @escaping () -> Void) -> Bool {
+        assertOnLoop("whenReadable")
+        guard let socket else { return false }
+        if decryptAvailable(from: socket, signalled: false) {
+            handler()
+            return true
+        }
+        return socket.whenReadable { [self] in
+            if decryptAvailable(from: socket, signalled: true) {
+                handler()
+            } else {
+                whenReadable(handler)
+            }
+        }
+    }
+
+    /// Decrypts what the engine and the socket hold, without waiting; true when ``read()``
+    /// would not wait. `signalled`: the socket said it is readable, so if it holds no bytes it
+    /// ended or failed, which ``read()`` finds at once.
+    private func decryptAvailable(from socket: Stream, signalled: Bool) -> Bool {
+        var signalled = signalled
+        while true {
+            if reader.bufferedByteCount > 0 || isAtEnd || readFailure != nil || isClosed { return true }
+            let result: TLSEngine.ReadResult
+            do {
+                result = try engine.read()
+            } catch {
+                readFailure = error
+                try? sendOutput()
+                return true
+            }
+            do { try sendOutput() } catch { writeFailure = writeFailure ?? error }
+            switch result {
+            case .plaintext(let bytes):
+                reader.append(bytes)
+                return true
+            case .closed:
+                receivedCloseNotify = true
+                isAtEnd = true
+                return true
+            case .needsInput:
+                guard let ciphertext = socket.takeBuffered() else { return signalled }
+                engine.feed(ciphertext)
+                signalled = false
+            }
+        }
+    }
+
     /// Decrypts at least one more record into `reader`, or reaches the end of the stream.
+    /// Inlined: a call of its own costs a frame allocation and two executor hops per read
+    /// (callgrind, TLS echo).
+    @inline(__always)
     private func receive() async throws {
         while true {
             if isClosed { throw closedError("read from") }
@@ -250,7 +316,8 @@ public final class TLSStream: ByteStream {
             case .needsInput:
                 let ciphertext: Bytes?
                 do {
-                    ciphertext = try await underlying.read()
+                    // A libuv stream directly: the call through the existential adds a hop.
+                    if let socket { ciphertext = try await socket.read() } else { ciphertext = try await underlying.read() }
                 } catch {
                     if isClosed { throw closedError("read from") }
                     if !(error is CancellationError) { readFailure = error }
@@ -270,11 +337,11 @@ public final class TLSStream: ByteStream {
 
     /// Queues `bytes` to be encrypted and sent; never waits.
     ///
-    /// A write to a stream with nothing queued is encrypted at once; what follows it in the same
-    /// loop iteration is encrypted together after the tasks already queued on the loop have run
-    /// (so the lines of one broadcast share records); ``drain()``, ``flush()``,
-    /// ``closeWrite()`` and ``close()`` encrypt at once. A write of 64 KiB or more is encrypted
-    /// at once too.
+    /// What a loop iteration writes is encrypted together, as one `SSL_write`, after the tasks
+    /// ready on the loop have run and before the iteration's writes go to the kernel (so the
+    /// lines of several broadcasts share one record); ``drain()``, ``flush()``,
+    /// ``closeWrite()`` and ``close()`` encrypt at once, and so does a write that takes the
+    /// pending plaintext to 64 KiB or more.
     ///
     /// Throws a `UVError` if the stream is closed (or its writing side, after ``closeWrite()``),
     /// the error of an earlier write or encryption that failed.
@@ -283,12 +350,9 @@ public final class TLSStream: ByteStream {
         if isClosed || isWriteClosed { throw closedError("write to") }
         if let writeFailure { throw writeFailure }
         guard bytes.count > 0 else { return }
-        // Nothing queued: encrypted at once (a request's answer, the first line of a broadcast),
-        // which costs no batching task; what follows in the same iteration is batched.
-        if pendingCount > 0 || underlying.bufferedWriteCount > 0, pendingCount + bytes.count < Self.writeSlice {
-            pending.append(bytes)
+        if pendingCount + bytes.count < Self.writeSlice {
+            batcher.append(bytes, to: self)
             pendingCount += bytes.count
-            if pending.count == 1 { batcher.add(self) }
             return
         }
         try encryptPendingNow()
@@ -298,7 +362,7 @@ public final class TLSStream: ByteStream {
     /// Encrypts the pending plaintext (the batcher's call); a failure shows on the next call.
     func encryptPending() {
         guard !isClosed, !isWriteClosed else {
-            pending = []
+            batcher.dropPending(of: self)
             pendingCount = 0
             return
         }
@@ -308,26 +372,19 @@ public final class TLSStream: ByteStream {
     /// Encrypts the pending plaintext as one `SSL_write` and queues the records.
     private func encryptPendingNow() throws {
         guard pendingCount > 0 else { return }
-        let plaintext: Bytes
-        if pending.count == 1 {
-            plaintext = pending[0]
-        } else {
-            let storage = ByteStorage.make(capacity: pendingCount)
-            storage.withBase { base in
-                var offset = 0
-                for piece in pending {
-                    piece.withUnsafeBytes { bytes in
-                        // Force-unwrap: written pieces are never empty.
-                        (base + offset).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-                    }
-                    offset += piece.count
-                }
-            }
-            plaintext = Bytes(storage: storage, offset: 0, count: pendingCount)
+        if let writeFailure {
+            batcher.dropPending(of: self)
+            pendingCount = 0
+            throw writeFailure
         }
-        pending = []
-        pendingCount = 0
-        try encrypt(plaintext)
+        do {
+            defer { pendingCount = 0 }
+            try batcher.takePending(of: self) { plaintext in try engine.write(plaintext) }
+            try sendOutput()
+        } catch {
+            writeFailure = error
+            throw error
+        }
     }
 
     /// Encrypts `bytes` at most ``writeSlice`` at a time and queues the records.
@@ -348,12 +405,15 @@ public final class TLSStream: ByteStream {
     }
 
     /// Ciphertext queued on the wrapped stream and not yet taken by the kernel.
-    public var bufferedWriteCount: Int { underlying.bufferedWriteCount + pendingCount }
+    public var bufferedWriteCount: Int { (socket?.bufferedWriteCount ?? underlying.bufferedWriteCount) + pendingCount }
 
     /// Waits while the wrapped stream's queue is over its high water mark (backpressure).
     public func drain() async throws {
         if isClosed { throw closedError("drain") }
         try encryptPendingNow()
+        // A libuv stream under its mark: `Stream.drain` would return at once, but the call
+        // through the existential costs executor hops (callgrind, TLS echo).
+        if let socket, !socket.isClosed, socket.bufferedWriteCount <= socket.highWaterMark { return }
         try await underlying.drain()
     }
 

@@ -306,4 +306,95 @@ struct TLSStreamTests {
         }
         #expect(replies == ["echo: through the proxy", "echo: again"])
     }
+
+    @Test("the lines a loop iteration writes to a TLS stream leave as one record")
+    func oneRecordPerIteration() async throws {
+        let (records, text) = try await onTLSLoop { loop -> (Int, String) in
+            var server = serverConfiguration()
+            server.sessionTickets = false  // TLS 1.3 tickets would be records of their own
+            let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(server)) { stream in
+                guard try await stream.readLine() != nil else { return }
+                // Three writes with no wait between them: one iteration, one SSL_write.
+                try stream.write("one\n")
+                try stream.write("two\n")
+                try stream.write("three\n")
+                try await stream.flush()
+                // Stays until the client is done: close_notify would be a record of its own.
+                _ = try? await stream.readLine()
+            }
+            defer { tlsServer.close() }
+            // A client that sees the records: an engine driven by hand over a TCP stream.
+            let raw = try await TCPStream.connect(host: "127.0.0.1", port: tlsServer.port, on: loop)
+            defer { raw.close() }
+            let engine = try TLSEngine(context: try TLSContext(clientConfiguration()), serverName: "localhost", peer: "test")
+            while true {
+                let done = try engine.handshake()
+                if let output = engine.takeOutput() { try raw.write(output) }
+                if done { break }
+                guard let input = try await raw.read() else { return (0, "<closed during the handshake>") }
+                engine.feed(input)
+            }
+            try engine.write(Bytes("go\n"))
+            if let output = engine.takeOutput() { try raw.write(output) }
+            var ciphertext: [UInt8] = []
+            var text = ""
+            while text.count < "one\ntwo\nthree\n".count, let input = try await raw.read() {
+                ciphertext += input.array
+                engine.feed(input)
+                while case .plaintext(let bytes) = try engine.read() { text += bytes.string }
+            }
+            // Count the records: a 5-byte header each (type, version, length).
+            var records = 0
+            var offset = 0
+            while offset + 5 <= ciphertext.count {
+                records += 1
+                offset += 5 + (Int(ciphertext[offset + 3]) << 8 | Int(ciphertext[offset + 4]))
+            }
+            return (records, text)
+        }
+        #expect(text == "one\ntwo\nthree\n")
+        #expect(records == 1)
+    }
+
+    @Test("whenReadable calls back without a task once a line is decrypted, and at the end")
+    func whenReadableOverTLS() async throws {
+        let (registered, line, end, counts) = try await onTLSLoop { loop -> (Bool, String?, String?, [Int]) in
+            let readable = Event(on: loop)
+            let result = Box<(Bool, String?, String?, [Int])>()
+            let tlsServer = try TLSTestServer(on: loop, context: try TLSContext(serverConfiguration())) { stream in
+                var calls = 0
+                let registered = stream.whenReadable {
+                    calls += 1
+                    readable.set()
+                }
+                try stream.write("ready\n")
+                try await readable.wait()
+                let line = try await stream.readLine()
+                let afterLine = calls
+                readable.clear()
+                stream.whenReadable {
+                    calls += 1
+                    readable.set()
+                }
+                try stream.write("next\n")
+                try await readable.wait()
+                let end = try await stream.readLine()
+                result.value = (registered, line, end ?? "<end>", [afterLine, calls])
+            }
+            defer { tlsServer.close() }
+            let client = try await TLSStream.connect(
+                host: "localhost", port: tlsServer.port, on: loop, configuration: clientConfiguration())
+            defer { client.close() }
+            #expect(try await client.readLine() == "ready")
+            try client.write("hello\n")
+            #expect(try await client.readLine() == "next")
+            try await client.closeWrite()
+            _ = try await tlsServer.nextOutcome()
+            return result.value ?? (false, nil, nil, [])
+        }
+        #expect(registered)
+        #expect(line == "hello")
+        #expect(end == "<end>")
+        #expect(counts == [1, 2])
+    }
 }

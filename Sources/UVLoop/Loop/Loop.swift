@@ -56,6 +56,9 @@ public final class Loop: @unchecked Sendable {
     @exclusivity(unchecked) private var streamsToFlush: [Stream] = []
     /// The streams being flushed (swapped with `streamsToFlush`, so neither array is copied).
     @exclusivity(unchecked) private var streamsFlushing: [Stream] = []
+    /// Actions to run before the next flush (``runBeforeFlush(_:)``), and the ones running.
+    @exclusivity(unchecked) private var beforeFlush: [() -> Void] = []
+    @exclusivity(unchecked) private var beforeFlushRunning: [() -> Void] = []
     /// Receives errors thrown by spawned tasks (other than cancellation); defaults to stderr.
     public var onUncaughtError: (any Error) -> Void = { error in
         printToStandardError("UVLoop: a spawned task failed: \(error)")
@@ -235,9 +238,25 @@ public final class Loop: @unchecked Sendable {
         streamsToFlush.append(stream)
     }
 
+    /// Runs `action` once, on the loop thread, after the tasks ready now have run and before the
+    /// bytes queued on streams go to the kernel; an action may write to streams.
+    ///
+    /// For a stream that transforms what it is given (TLS encrypts it): it collects the writes
+    /// of one iteration and turns them into one write of its own here. Costs an array append,
+    /// not a task. Loop thread only.
+    public func runBeforeFlush(_ action: @escaping () -> Void) {
+        assertOnLoop("runBeforeFlush")
+        beforeFlush.append(action)
+    }
+
     /// Hands every stream's queued bytes to the kernel (one `writev` per stream per iteration),
     /// then drops the references that kept the queued bytes alive.
     private func flushWrites() {
+        while !beforeFlush.isEmpty {
+            swap(&beforeFlush, &beforeFlushRunning)
+            for action in beforeFlushRunning { action() }
+            beforeFlushRunning.removeAll(keepingCapacity: true)
+        }
         while !streamsToFlush.isEmpty {
             swap(&streamsToFlush, &streamsFlushing)
             for stream in streamsFlushing { stream.flushQueued() }

@@ -217,6 +217,13 @@ public class Stream: HandleOwner {
         return true
     }
 
+    /// Takes the bytes received and not read yet, without waiting; `nil` if there are none.
+    /// For a stream layered on this one (TLS) that answers ``whenReadable(_:)`` itself.
+    package func takeBuffered() -> Bytes? {
+        loop.assertOnLoop("takeBuffered")
+        return reader.takeAll()
+    }
+
     /// Calls the handler from ``whenReadable(_:)``, if one waits.
     private func runReadHandler() {
         guard hasReadHandler else { return }
