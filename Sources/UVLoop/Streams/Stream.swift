@@ -145,7 +145,7 @@ public class Stream: HandleOwner {
     }
 
     /// Reads whatever bytes are available, waiting for at least one; `nil` at end of stream.
-    public func read() async throws -> Bytes? {
+    public nonisolated(nonsending) func read() async throws -> Bytes? {
         loop.assertOnLoop("read")
         while true {
             if let bytes = reader.takeAll() { return bytes }
@@ -158,7 +158,7 @@ public class Stream: HandleOwner {
     ///
     /// Kept small and non-generic: its frame, and those of its callers, stay in every idle
     /// connection's task for as long as the connection is idle.
-    private func waitForInput() async throws {
+    private nonisolated(nonsending) func waitForInput() async throws {
         if readFailure != 0 || isClosed { throw readError() }
         try startReading()
         // The handler is registered directly rather than through `withTaskCancellationHandler`,
@@ -428,7 +428,7 @@ public class Stream: HandleOwner {
     /// try upstream.write(chunk)
     /// try await upstream.drain()
     /// ```
-    public func drain() async throws {
+    public nonisolated(nonsending) func drain() async throws {
         if isClosed { throw closedError("drain") }
         guard bufferedWriteCount > highWaterMark else { return }
         try await waitForWrites(toEmpty: false, operation: "drain")
@@ -442,7 +442,7 @@ public class Stream: HandleOwner {
         try await waitForWrites(toEmpty: true, operation: "flush")
     }
 
-    private func waitForWrites(toEmpty: Bool, operation: String) async throws {
+    private nonisolated(nonsending) func waitForWrites(toEmpty: Bool, operation: String) async throws {
         loop.assertOnLoop(operation)
         if writeFailure != 0 { throw UVError(code: writeFailure, operation: "write to", target: endpointDescription) }
         if isClosed { throw closedError(operation) }

@@ -6,6 +6,10 @@
 /// a response write waits, none while the handler runs.
 final class HTTPServerConnection {
     let stream: any ByteStream
+    /// `stream` when it is a ``Stream`` (TCP, Unix sockets): its `read` and `drain` are then
+    /// called directly, without the executor switch a call of the protocol's (concurrent)
+    /// requirements costs on entry and on return.
+    private let plain: Stream?
     let server: HTTPServer
     var parser: HTTPParser
     /// Position in the server's connection list.
@@ -30,12 +34,13 @@ final class HTTPServerConnection {
 
     init(stream: any ByteStream, server: HTTPServer) {
         self.stream = stream
+        plain = stream as? Stream
         self.server = server
         parser = HTTPParser(kind: .request, limits: server.configuration.limits)
         deadline = server.deadline(afterTicks: server.headerTicks)
     }
 
-    func run() async {
+    nonisolated(nonsending) func run() async {
         var isHandedOver = false
         defer {
             if !isHandedOver {
@@ -61,7 +66,7 @@ final class HTTPServerConnection {
                 takeOverHandler = nil
                 isHandedOver = true
                 server.remove(self)
-                await handler(stream, parser.takeBuffered())
+                await Self.takeOver(LoopBound((handler, stream, parser.takeBuffered())))
                 stream.close()
                 return
             }
@@ -93,10 +98,10 @@ final class HTTPServerConnection {
     }
 
     /// Reads until a whole head has arrived; `nil` if the client closed between requests.
-    private func readHead() async throws -> HTTPRawHead? {
+    private nonisolated(nonsending) func readHead() async throws -> HTTPRawHead? {
         while true {
             if case .head(let head) = try parser.next() { return head }
-            guard let bytes = try await stream.read() else {
+            guard let bytes = try await readStream() else {
                 _ = try parser.finish()
                 return nil
             }
@@ -110,7 +115,7 @@ final class HTTPServerConnection {
     }
 
     /// Runs the handler and writes its response; returns whether the connection stays open.
-    private func respond(to head: HTTPRawHead) async -> Bool {
+    private nonisolated(nonsending) func respond(to head: HTTPRawHead) async -> Bool {
         generation += 1
         isBodyOpen = head.framing != .none
         isContinuePending = head.expectsContinue
@@ -165,7 +170,7 @@ final class HTTPServerConnection {
     }
 
     /// Writes `response`; returns whether the connection may stay open after it.
-    private func write(
+    private nonisolated(nonsending) func write(
         _ response: HTTPServerResponse, version: HTTPVersion, isHead: Bool, keepAlive: Bool
     ) async throws -> Bool {
         let code = response.status.code
@@ -204,7 +209,7 @@ final class HTTPServerConnection {
             }
             pendingHead = head
             let writer = HTTPResponseBodyWriter(connection: self, isChunked: isChunked, isDiscarding: !hasBody)
-            try await produce(writer)
+            try await Self.produce(LoopBound((produce, writer)))
             if let head = pendingHead {
                 pendingHead = nil
                 try stream.write(isChunked ? head + HTTPChunkedEncoding.end : head)
@@ -227,16 +232,20 @@ final class HTTPServerConnection {
     }
 
     /// Waits while the client lags behind the responses, for at most the body timeout.
-    func drain() async throws {
+    nonisolated(nonsending) func drain() async throws {
         guard stream.bufferedWriteCount > 0 else { return }
         let saved = deadline
         deadline = server.deadline(afterTicks: server.bodyTicks)
         defer { deadline = saved }
-        try await stream.drain()
+        if let plain {
+            try await plain.drain()
+        } else {
+            try await Self.drain(LoopBound(stream))
+        }
     }
 
     /// The next piece of the current request's body; see ``HTTPRequestBody``.
-    func nextBodyChunk(generation: Int) async throws -> Bytes? {
+    nonisolated(nonsending) func nextBodyChunk(generation: Int) async throws -> Bytes? {
         guard generation == self.generation, isBodyOpen else { return nil }
         if isContinuePending {
             isContinuePending = false
@@ -259,7 +268,7 @@ final class HTTPServerConnection {
             case nil: break
             }
             deadline = server.deadline(afterTicks: server.bodyTicks)
-            let bytes = try await stream.read()
+            let bytes = try await readStream()
             deadline = Int.max
             guard let bytes else {
                 let error = HTTPParseError(.incomplete, "the client closed the connection inside the body")
@@ -272,7 +281,7 @@ final class HTTPServerConnection {
     }
 
     /// Answers a request the server cannot serve, then closes.
-    private func sendError(status: Int, reason: String) async {
+    private nonisolated(nonsending) func sendError(status: Int, reason: String) async {
         let response = HTTPServerResponse.text(reason + "\n", status: HTTPResponse.Status(code: status))
         guard case .bytes(let body) = response.body else { return }
         let head = HTTPResponseEncoder.head(
@@ -283,8 +292,37 @@ final class HTTPServerConnection {
     }
 
     /// Sends what is queued, then FIN, within the body timeout; the caller closes.
-    private func closeGracefully() async {
+    private nonisolated(nonsending) func closeGracefully() async {
         deadline = server.deadline(afterTicks: server.bodyTicks)
-        try? await stream.closeWrite()
+        try? await Self.closeWrite(LoopBound(stream))
+    }
+
+    /// The next bytes from the stream; see ``plain``.
+    private nonisolated(nonsending) func readStream() async throws -> Bytes? {
+        if let plain { return try await plain.read() }
+        return try await Self.read(LoopBound(stream))
+    }
+
+    // Concurrent calls out of the connection's nonisolated(nonsending) code: see ``LoopBound``.
+    private static func read(_ stream: LoopBound<any ByteStream>) async throws -> Bytes? {
+        try await stream.value.read()
+    }
+
+    private static func drain(_ stream: LoopBound<any ByteStream>) async throws {
+        try await stream.value.drain()
+    }
+
+    private static func closeWrite(_ stream: LoopBound<any ByteStream>) async throws {
+        try await stream.value.closeWrite()
+    }
+
+    private static func produce(
+        _ call: LoopBound<((HTTPResponseBodyWriter) async throws -> Void, HTTPResponseBodyWriter)>
+    ) async throws {
+        try await call.value.0(call.value.1)
+    }
+
+    private static func takeOver(_ call: LoopBound<((any ByteStream, Bytes) async -> Void, any ByteStream, Bytes)>) async {
+        await call.value.0(call.value.1, call.value.2)
     }
 }
