@@ -154,6 +154,13 @@ public class Stream: HandleOwner {
         }
     }
 
+    /// The bytes received and not yet read, without waiting; `nil` if there are none (also at
+    /// the end of the stream: ``read()`` tells the end from a wait).
+    public func readBuffered() -> Bytes? {
+        loop.assertOnLoop("readBuffered")
+        return reader.takeAll()
+    }
+
     /// Suspends until more input, the end of the stream, or an error.
     ///
     /// Kept small and non-generic: its frame, and those of its callers, stay in every idle

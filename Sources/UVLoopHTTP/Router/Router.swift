@@ -73,7 +73,7 @@ public struct Router {
     }
 
     /// Answers `request` with the matching route's handler.
-    public nonisolated(nonsending) func handle(_ request: HTTPServerRequest, context: HTTPRequestContext) async throws -> HTTPServerResponse {
+    public func handle(_ request: HTTPServerRequest, context: HTTPRequestContext) async throws -> HTTPServerResponse {
         let method = request.head.method
         let path = request.path
         var allowed: [HTTPRequest.Method] = []

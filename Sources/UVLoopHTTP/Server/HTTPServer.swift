@@ -23,7 +23,7 @@
 /// loop's tasks. Timeouts are checked four times a second, so they fire up to 250 ms late.
 public final class HTTPServer {
     /// A request handler: a plain `async` function of the request and its context.
-    public typealias Handler = nonisolated(nonsending) (HTTPServerRequest, HTTPRequestContext) async throws -> HTTPServerResponse
+    public typealias Handler = (HTTPServerRequest, HTTPRequestContext) async throws -> HTTPServerResponse
 
     /// The limits and timeouts.
     public let configuration: HTTPServerConfiguration
@@ -152,7 +152,8 @@ public final class HTTPServer {
     }
 
     /// Runs every tick: advances the clock, refreshes the date, closes the connections whose
-    /// deadline passed (a pending read then throws, which ends the connection's task).
+    /// deadline passed (a pending read then throws, which ends the connection's task), and
+    /// parks those whose task has waited for a next request since before the last tick.
     private func sweep() {
         tick += 1
         date.update()
@@ -160,7 +161,11 @@ public final class HTTPServer {
         var index = 0
         while index < connections.count {
             let connection = connections[index]
-            if connection.deadline <= tick || forceClose { connection.stream.close() }
+            if connection.deadline <= tick || forceClose {
+                connection.stream.close()
+            } else {
+                connection.park(before: tick - 1)
+            }
             index += 1
         }
     }

@@ -27,6 +27,10 @@ final class HTTPServerConnection {
     /// The head of a streamed response, held until the first body write so that both go
     /// out together, and so that a request body found malformed before it can still get its 400.
     var pendingHead: Bytes?
+    /// The connection's task, while it waits for the next request (``nextRequestArrives()``).
+    private var wakeUp: UnsafeContinuation<Bool, Never>?
+    /// The server tick at which that wait began.
+    private var waitTick = 0
     /// Set by a response that takes the connection over; run then hands it the stream.
     private var takeOverHandler: ((any ByteStream, Bytes) async -> Void)?
 
@@ -78,13 +82,38 @@ final class HTTPServerConnection {
             isKeepAliveWait = isIdle
             deadline = server.deadline(afterTicks: isIdle ? server.idleTicks : server.headerTicks)
             if isIdle {
-                // An idle connection holds no task: this one ends, and the next request's first
-                // bytes start another (PERFORMANCE.md, HTTP).
+                // The task waits for the next request while requests keep coming (a new task
+                // per request would cost its creation and regrow its allocator's slabs); once
+                // the connection stays idle through a clock tick, it is parked: this task ends,
+                // and the next request's first bytes start another, so an idle connection
+                // holds no task (PERFORMANCE.md, HTTP).
+                if await nextRequestArrives() { continue }
                 isHandedOver = true
                 waitIdle()
                 return
             }
         }
+    }
+
+    /// Waits in this task until the stream is readable (`true`), or until the server's clock
+    /// parks the connection (`false`, see ``park(before:)``). `false` at once for a stream
+    /// without ``ByteStream/whenReadable(_:)``: ``waitIdle()`` then waits in a fresh task.
+    private nonisolated(nonsending) func nextRequestArrives() async -> Bool {
+        waitTick = server.tick
+        return await withUnsafeContinuation { continuation in
+            wakeUp = continuation
+            // Captures only `self`. Runs at once if bytes are buffered already.
+            if !stream.whenReadable({ [self] in wakeUp.take()?.resume(returning: true) }) {
+                wakeUp.take()?.resume(returning: false)
+            }
+        }
+    }
+
+    /// Called by the server's clock: ends the wait of ``nextRequestArrives()`` if it began
+    /// before `tick` (the connection has been idle for a tick or more).
+    func park(before tick: Int) {
+        guard wakeUp != nil, waitTick < tick else { return }
+        wakeUp.take()?.resume(returning: false)
     }
 
     /// Waits for the next request without a task where the stream can (``ByteStream/whenReadable(_:)``),
@@ -101,7 +130,13 @@ final class HTTPServerConnection {
     private nonisolated(nonsending) func readHead() async throws -> HTTPRawHead? {
         while true {
             if case .head(let head) = try parser.next() { return head }
-            guard let bytes = try await readStream() else {
+            let next: Bytes?
+            if let buffered = plain?.readBuffered() {
+                next = buffered  // no `await`: see readStream
+            } else {
+                next = try await readStream()
+            }
+            guard let bytes = next else {
                 _ = try parser.finish()
                 return nil
             }
@@ -135,7 +170,7 @@ final class HTTPServerConnection {
         let context = HTTPRequestContext(loop: stream.loop, stream: stream)
         var response: HTTPServerResponse
         do {
-            response = try await server.handler(request, context)
+            response = try await Self.handle(HandlerCall(handler: server.handler, request: request, context: context)).value
         } catch {
             if let bodyError {
                 await sendError(status: bodyError.status, reason: bodyError.reason)
@@ -234,6 +269,8 @@ final class HTTPServerConnection {
     /// Waits while the client lags behind the responses, for at most the body timeout.
     nonisolated(nonsending) func drain() async throws {
         guard stream.bufferedWriteCount > 0 else { return }
+        // A Stream under its high water mark does not wait: skip the `await` (see readStream).
+        if let plain, !plain.isClosed, plain.bufferedWriteCount <= plain.highWaterMark { return }
         let saved = deadline
         deadline = server.deadline(afterTicks: server.bodyTicks)
         defer { deadline = saved }
@@ -297,9 +334,13 @@ final class HTTPServerConnection {
         try? await Self.closeWrite(LoopBound(stream))
     }
 
-    /// The next bytes from the stream; see ``plain``.
+    /// The next bytes from the stream; see ``plain``. Buffered bytes are taken without an
+    /// `await` (its executor check costs more than the rest of the read).
     private nonisolated(nonsending) func readStream() async throws -> Bytes? {
-        if let plain { return try await plain.read() }
+        if let plain {
+            if let bytes = plain.readBuffered() { return bytes }
+            return try await plain.read()
+        }
         return try await Self.read(LoopBound(stream))
     }
 
@@ -316,6 +357,10 @@ final class HTTPServerConnection {
         try await stream.value.closeWrite()
     }
 
+    private static func handle(_ call: HandlerCall) async throws -> LoopBound<HTTPServerResponse> {
+        LoopBound(try await call.handler(call.request, call.context))
+    }
+
     private static func produce(
         _ call: LoopBound<((HTTPResponseBodyWriter) async throws -> Void, HTTPResponseBodyWriter)>
     ) async throws {
@@ -325,4 +370,13 @@ final class HTTPServerConnection {
     private static func takeOver(_ call: LoopBound<((any ByteStream, Bytes) async -> Void, any ByteStream, Bytes)>) async {
         await call.value.0(call.value.1, call.value.2)
     }
+}
+
+/// A handler's call, handed to the concurrent function that makes it. Not a ``LoopBound`` of a
+/// tuple: a closure stored in a generic value is wrapped in a thunk, one allocation per request.
+/// Safe to send for the reason ``LoopBound`` gives.
+private struct HandlerCall: @unchecked Sendable {
+    let handler: HTTPServer.Handler
+    let request: HTTPServerRequest
+    let context: HTTPRequestContext
 }
