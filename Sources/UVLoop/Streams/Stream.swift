@@ -215,7 +215,7 @@ public class Stream: HandleOwner {
             handler()
             return true
         }
-        loop.readHandlers[ObjectIdentifier(self)] = handler
+        loop.readHandlers[ObjectIdentifier(self)] = ReadHandler(run: handler)
         hasReadHandler = true
         return true
     }
@@ -224,7 +224,7 @@ public class Stream: HandleOwner {
     private func runReadHandler() {
         guard hasReadHandler else { return }
         hasReadHandler = false
-        loop.readHandlers.removeValue(forKey: ObjectIdentifier(self))?()
+        loop.readHandlers.removeValue(forKey: ObjectIdentifier(self))?.run()
     }
 
     private func readError() -> UVError {
@@ -526,6 +526,13 @@ struct WriteWaiter {
 struct UnsafeTransfer<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
+}
+
+/// A handler from ``Stream/whenReadable(_:)``, wrapped so that the dictionary holding it
+/// stores the closure as it is: a bare closure in a generic container gets a thunk, one
+/// allocation per call of `whenReadable`.
+struct ReadHandler {
+    let run: () -> Void
 }
 
 /// A cancellation handler, wrapped in a non-generic struct so that `extendLifetime` can keep

@@ -28,6 +28,8 @@ public final class HTTPServer {
     /// The limits and timeouts.
     public let configuration: HTTPServerConfiguration
     let handler: Handler
+    /// The router, for a server made with one: connections then call its handlers directly.
+    private(set) var router: Router?
 
     /// Open connections, each knowing its index here (removal swaps in the last).
     private var connections: [HTTPServerConnection] = []
@@ -50,6 +52,7 @@ public final class HTTPServer {
     /// A server that answers with `router`.
     public convenience init(router: Router, configuration: HTTPServerConfiguration = HTTPServerConfiguration()) {
         self.init(configuration: configuration) { request, context in try await router.handle(request, context: context) }
+        self.router = router
     }
 
     /// A server that answers every request with `handler`.

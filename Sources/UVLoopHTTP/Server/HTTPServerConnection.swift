@@ -170,7 +170,14 @@ final class HTTPServerConnection {
         let context = HTTPRequestContext(loop: stream.loop, stream: stream)
         var response: HTTPServerResponse
         do {
-            response = try await Self.handle(HandlerCall(handler: server.handler, request: request, context: context)).value
+            // Not `??`: a closure through a generic function gets a thunk, an allocation per request.
+            var handler = server.handler
+            var resolved = context
+            if let router = server.router { (handler, resolved) = router.resolve(request, context: context) }
+            // Safe: the handler runs on this task, on the connection's loop (the task prefers the
+            // loop's executor), so the request and context are not used by two threads at once.
+            nonisolated(unsafe) let request = request, routed = resolved
+            response = try await handler(request, routed)
         } catch {
             if let bodyError {
                 await sendError(status: bodyError.status, reason: bodyError.reason)
@@ -357,10 +364,6 @@ final class HTTPServerConnection {
         try await stream.value.closeWrite()
     }
 
-    private static func handle(_ call: HandlerCall) async throws -> LoopBound<HTTPServerResponse> {
-        LoopBound(try await call.handler(call.request, call.context))
-    }
-
     private static func produce(
         _ call: LoopBound<((HTTPResponseBodyWriter) async throws -> Void, HTTPResponseBodyWriter)>
     ) async throws {
@@ -372,11 +375,3 @@ final class HTTPServerConnection {
     }
 }
 
-/// A handler's call, handed to the concurrent function that makes it. Not a ``LoopBound`` of a
-/// tuple: a closure stored in a generic value is wrapped in a thunk, one allocation per request.
-/// Safe to send for the reason ``LoopBound`` gives.
-private struct HandlerCall: @unchecked Sendable {
-    let handler: HTTPServer.Handler
-    let request: HTTPServerRequest
-    let context: HTTPRequestContext
-}
