@@ -29,16 +29,22 @@ public final class HTTPServer {
     public let configuration: HTTPServerConfiguration
     let handler: Handler
     /// The router, for a server made with one: connections then call its handlers directly.
-    private(set) var router: Router?
+    @exclusivity(unchecked) private(set) var router: Router?
 
     /// Open connections, each knowing its index here (removal swaps in the last).
     private var connections: [HTTPServerConnection] = []
     /// Quarter seconds since ``run(on:)`` started: the clock of every deadline.
     private(set) var tick = 0
     static let tickInterval = Duration.milliseconds(250)
-    private(set) var date = HTTPDateCache()
+    // @exclusivity(unchecked) here, below and on `router`: loop-thread state, and no access to
+    // it spans a call that could reach it again, so the runtime's dynamic checks cannot fire.
+    @exclusivity(unchecked) private(set) var date = HTTPDateCache()
     /// Scratch space for heads: every head is made and copied out before any wait.
-    var headWriter = HTTPHeadWriter(capacity: 1024)
+    @exclusivity(unchecked) var headWriter = HTTPHeadWriter(capacity: 1024)
+    /// Connections whose task waits for their next request (`HTTPServerConnection.nextRequestArrives`),
+    /// and at most how many may: past it, a connection parks as soon as it is idle.
+    @exclusivity(unchecked) var waitingTasks = 0
+    static let maxWaitingTasks = 1024
     /// The timeouts in ticks.
     let headerTicks: Int
     let idleTicks: Int

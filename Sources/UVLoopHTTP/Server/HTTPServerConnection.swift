@@ -11,7 +11,9 @@ final class HTTPServerConnection {
     /// requirements costs on entry and on return.
     private let plain: Stream?
     let server: HTTPServer
-    var parser: HTTPParser
+    // @exclusivity(unchecked): used on the loop's thread only, and no access to it spans a call
+    // that could reach it again, so the runtime's dynamic exclusivity checks cannot fire.
+    @exclusivity(unchecked) var parser: HTTPParser
     /// Position in the server's connection list.
     var index = -1
     var deadline: Int
@@ -99,6 +101,11 @@ final class HTTPServerConnection {
     /// parks the connection (`false`, see ``park(before:)``). `false` at once for a stream
     /// without ``ByteStream/whenReadable(_:)``: ``waitIdle()`` then waits in a fresh task.
     private nonisolated(nonsending) func nextRequestArrives() async -> Bool {
+        // Bounded: thousands of connections each making one request would otherwise all hold
+        // a task until the next tick, a peak the process keeps as heap.
+        guard server.waitingTasks < HTTPServer.maxWaitingTasks else { return false }
+        server.waitingTasks += 1
+        defer { server.waitingTasks -= 1 }
         waitTick = server.tick
         return await withUnsafeContinuation { continuation in
             wakeUp = continuation
