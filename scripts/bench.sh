@@ -214,6 +214,7 @@ done
 [ "$QUICK" = 1 ] || ROUNDS=$ROUNDS OUT=$OUT HOLD_CONNS=0 bash scripts/bench_fanout.sh "$TOOLS" "uvloop=$BIN/ChatExample --plain" >"$OUT/fanout-pinned.md"  # pinned cores, ratios to C
 # HTTP against nginx, h2o and Hummingbird (its own script; raw lines in $OUT/http_raw.txt).
 swift build -c release --package-path Examples --scratch-path "$SCRATCH" --product HTTPExample >>"$LOGS/build.log" 2>&1 && OUT="$OUT" bash "$ROOT/scripts/bench_http.sh" "$BIN" | tee "$OUT/http.txt"
+[ "$QUICK" = 1 ] || for s in "$BIN/HTTPExample" nginx h2o; do TOOLS="$TOOLS" bash scripts/callgrind_http.sh "$s" 2>/dev/null || log "callgrind_http.sh $s failed"; done >"$OUT/http-callgrind.txt"  # instructions/request
 
 OUT="$OUT" ROUNDS="$ROUNDS" bash "$ROOT/scripts/bench_tls.sh" "$BIN" >"$OUT/tls-table.md" || log "bench_tls.sh failed"
 [ "$QUICK" = 1 ] || bash "$ROOT/scripts/callgrind_tls.sh" "$BIN" >"$OUT/tls-callgrind.txt" || log "callgrind_tls.sh failed"  # instructions per TLS echo / delivery, vs C

@@ -49,7 +49,7 @@ public final class Loop: @unchecked Sendable {
     @exclusivity(unchecked) var writeWaiters: [ObjectIdentifier: [WriteWaiter]] = [:]
     /// The handlers waiting for input on a stream without a task (``Stream/whenReadable(_:)``),
     /// by stream: kept here rather than in every stream, like `writeWaiters`.
-    @exclusivity(unchecked) var readHandlers: [ObjectIdentifier: () -> Void] = [:]
+    @exclusivity(unchecked) var readHandlers: [ObjectIdentifier: ReadHandler] = [:]
     /// The id of the next wait in `drain` or `flush`, on any stream of the loop.
     @exclusivity(unchecked) var nextWriteWaiterID = 0
     /// Streams with bytes queued this iteration, flushed after the ready tasks have run.

@@ -149,7 +149,7 @@ public class Stream: HandleOwner {
     }
 
     /// Reads whatever bytes are available, waiting for at least one; `nil` at end of stream.
-    public func read() async throws -> Bytes? {
+    public nonisolated(nonsending) func read() async throws -> Bytes? {
         loop.assertOnLoop("read")
         while true {
             if let bytes = reader.takeAll() { return bytes }
@@ -158,11 +158,18 @@ public class Stream: HandleOwner {
         }
     }
 
+    /// The bytes received and not yet read, without waiting; `nil` if there are none (also at
+    /// the end of the stream: ``read()`` tells the end from a wait).
+    public func readBuffered() -> Bytes? {
+        loop.assertOnLoop("readBuffered")
+        return reader.takeAll()
+    }
+
     /// Suspends until more input, the end of the stream, or an error.
     ///
     /// Kept small and non-generic: its frame, and those of its callers, stay in every idle
     /// connection's task for as long as the connection is idle.
-    private func waitForInput() async throws {
+    private nonisolated(nonsending) func waitForInput() async throws {
         if readFailure != 0 || isClosed { throw readError() }
         try startReading()
         // The handler is registered directly rather than through `withTaskCancellationHandler`,
@@ -212,7 +219,7 @@ public class Stream: HandleOwner {
             handler()
             return true
         }
-        loop.readHandlers[ObjectIdentifier(self)] = handler
+        loop.readHandlers[ObjectIdentifier(self)] = ReadHandler(run: handler)
         hasReadHandler = true
         return true
     }
@@ -228,7 +235,7 @@ public class Stream: HandleOwner {
     private func runReadHandler() {
         guard hasReadHandler else { return }
         hasReadHandler = false
-        loop.readHandlers.removeValue(forKey: ObjectIdentifier(self))?()
+        loop.readHandlers.removeValue(forKey: ObjectIdentifier(self))?.run()
     }
 
     private func readError() -> UVError {
@@ -439,7 +446,7 @@ public class Stream: HandleOwner {
     /// try upstream.write(chunk)
     /// try await upstream.drain()
     /// ```
-    public func drain() async throws {
+    public nonisolated(nonsending) func drain() async throws {
         if isClosed { throw closedError("drain") }
         guard bufferedWriteCount > highWaterMark else { return }
         try await waitForWrites(toEmpty: false, operation: "drain")
@@ -453,7 +460,7 @@ public class Stream: HandleOwner {
         try await waitForWrites(toEmpty: true, operation: "flush")
     }
 
-    private func waitForWrites(toEmpty: Bool, operation: String) async throws {
+    private nonisolated(nonsending) func waitForWrites(toEmpty: Bool, operation: String) async throws {
         loop.assertOnLoop(operation)
         if writeFailure != 0 { throw UVError(code: writeFailure, operation: "write to", target: endpointDescription) }
         if isClosed { throw closedError(operation) }
@@ -530,6 +537,13 @@ struct WriteWaiter {
 struct UnsafeTransfer<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
+}
+
+/// A handler from ``Stream/whenReadable(_:)``, wrapped so that the dictionary holding it
+/// stores the closure as it is: a bare closure in a generic container gets a thunk, one
+/// allocation per call of `whenReadable`.
+struct ReadHandler {
+    let run: () -> Void
 }
 
 /// A cancellation handler, wrapped in a non-generic struct so that `extendLifetime` can keep

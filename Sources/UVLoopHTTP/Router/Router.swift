@@ -74,40 +74,55 @@ public struct Router {
 
     /// Answers `request` with the matching route's handler.
     public func handle(_ request: HTTPServerRequest, context: HTTPRequestContext) async throws -> HTTPServerResponse {
+        let (handler, context) = resolve(request, context: context)
+        return try await handler(request, context)
+    }
+
+    /// The handler for `request` and the context to call it with (path parameters added).
+    /// Not async, so the server can call the handler itself, without `handle`'s frame and the
+    /// executor checks at its entry and after the handler returns.
+    func resolve(_ request: HTTPServerRequest, context: HTTPRequestContext) -> (Handler, HTTPRequestContext) {
         let method = request.head.method
         let path = request.path
         var allowed: [HTTPRequest.Method] = []
         if let routes = exact[path]
             ?? (path.contains("//") || (path.count > 1 && path.hasSuffix("/")) ? exact[Substring(Self.normalized(String(path)))] : nil)
         {
-            if let route = Self.pick(routes.lazy.map { ($0, context) }, method: method) {
-                return try await route.0.handler(request, route.1)
-            }
+            if let index = Self.pick(routes, method: method) { return (routes[index].handler, context) }
             allowed += routes.map(\.method)
         }
         let parts = path.split(separator: "/")
-        var matches: [(Route, HTTPRequestContext)] = []
+        var matches: [Route] = []
+        var contexts: [HTTPRequestContext] = []
         for route in patterns {
             var matched = context
             if Self.match(route.segments, parts, into: &matched.parameters) {
-                matches.append((route, matched))
+                matches.append(route)
+                contexts.append(matched)
                 allowed.append(route.method)
             }
         }
-        if let match = Self.pick(matches, method: method) { return try await match.0.handler(request, match.1) }
-        if allowed.isEmpty { return try await notFound(request, context) }
+        if let index = Self.pick(matches, method: method) { return (matches[index].handler, contexts[index]) }
+        if allowed.isEmpty { return (notFound, context) }
+        let allow = allowed.map(\.rawValue).joined(separator: ", ")
+        return ({ _, _ in Self.methodNotAllowed(allow: allow) }, context)
+    }
+
+    private static func methodNotAllowed(allow: String) -> HTTPServerResponse {
         var fields = HTTPFields()
-        fields[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
+        fields[.allow] = allow
         fields[.contentType] = "text/plain; charset=utf-8"
         return HTTPServerResponse(status: .methodNotAllowed, headerFields: fields, body: "method not allowed\n")
     }
 
-    private static func pick<S: Sequence>(_ candidates: S, method: HTTPRequest.Method) -> (Route, HTTPRequestContext)?
-    where S.Element == (Route, HTTPRequestContext) {
-        var fallback: (Route, HTTPRequestContext)?
-        for candidate in candidates {
-            if candidate.0.method == method { return candidate }
-            if method == .head && candidate.0.method == .get && fallback == nil { fallback = candidate }
+    /// The index of the route for `method` (for `HEAD`, else the first `GET` one). Not generic,
+    /// and it copies no route: it runs for every request.
+    private static func pick(_ routes: [Route], method: HTTPRequest.Method) -> Int? {
+        var fallback: Int?
+        for index in routes.indices {
+            let candidate = routes[index].method
+            if candidate == method { return index }
+            if method == .head && candidate == .get && fallback == nil { fallback = index }
         }
         return fallback
     }

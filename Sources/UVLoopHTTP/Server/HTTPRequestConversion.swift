@@ -2,13 +2,14 @@
 enum HTTPRequestConversion {
     static func request(from head: HTTPRawHead) throws -> HTTPRequest {
         var fields = HTTPFields()
-        fields.reserveCapacity(head.fields.count)
         var authority: String?
         for raw in head.fields {
             if raw.name.count == 4 && raw.hasName("host") {
                 authority = raw.value.string
                 continue
             }
+            // Reserved at the first field that is kept: a request with only `Host` allocates none.
+            if fields.isEmpty { fields.reserveCapacity(head.fields.count) }
             guard let name = HTTPField.Name(raw.name.string) else { throw HTTPServerError("invalid field name") }
             fields.append(raw.value.withUnsafeBytes { HTTPField(name: name, lenientValue: $0) })
         }

@@ -28,15 +28,23 @@ public final class HTTPServer {
     /// The limits and timeouts.
     public let configuration: HTTPServerConfiguration
     let handler: Handler
+    /// The router, for a server made with one: connections then call its handlers directly.
+    @exclusivity(unchecked) private(set) var router: Router?
 
     /// Open connections, each knowing its index here (removal swaps in the last).
     private var connections: [HTTPServerConnection] = []
     /// Quarter seconds since ``run(on:)`` started: the clock of every deadline.
     private(set) var tick = 0
     static let tickInterval = Duration.milliseconds(250)
-    private(set) var date = HTTPDateCache()
+    // @exclusivity(unchecked) here, below and on `router`: loop-thread state, and no access to
+    // it spans a call that could reach it again, so the runtime's dynamic checks cannot fire.
+    @exclusivity(unchecked) private(set) var date = HTTPDateCache()
     /// Scratch space for heads: every head is made and copied out before any wait.
-    var headWriter = HTTPHeadWriter(capacity: 1024)
+    @exclusivity(unchecked) var headWriter = HTTPHeadWriter(capacity: 1024)
+    /// Connections whose task waits for their next request (`HTTPServerConnection.nextRequestArrives`),
+    /// and at most how many may: past it, a connection parks as soon as it is idle.
+    @exclusivity(unchecked) var waitingTasks = 0
+    static let maxWaitingTasks = 1024
     /// The timeouts in ticks.
     let headerTicks: Int
     let idleTicks: Int
@@ -50,6 +58,7 @@ public final class HTTPServer {
     /// A server that answers with `router`.
     public convenience init(router: Router, configuration: HTTPServerConfiguration = HTTPServerConfiguration()) {
         self.init(configuration: configuration) { request, context in try await router.handle(request, context: context) }
+        self.router = router
     }
 
     /// A server that answers every request with `handler`.
@@ -152,7 +161,8 @@ public final class HTTPServer {
     }
 
     /// Runs every tick: advances the clock, refreshes the date, closes the connections whose
-    /// deadline passed (a pending read then throws, which ends the connection's task).
+    /// deadline passed (a pending read then throws, which ends the connection's task), and
+    /// parks those whose task has waited for a next request since before the last tick.
     private func sweep() {
         tick += 1
         date.update()
@@ -160,7 +170,11 @@ public final class HTTPServer {
         var index = 0
         while index < connections.count {
             let connection = connections[index]
-            if connection.deadline <= tick || forceClose { connection.stream.close() }
+            if connection.deadline <= tick || forceClose {
+                connection.stream.close()
+            } else {
+                connection.park(before: tick - 1)
+            }
             index += 1
         }
     }

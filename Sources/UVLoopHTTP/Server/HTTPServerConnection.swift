@@ -6,8 +6,14 @@
 /// a response write waits, none while the handler runs.
 final class HTTPServerConnection {
     let stream: any ByteStream
+    /// `stream` when it is a ``Stream`` (TCP, Unix sockets): its `read` and `drain` are then
+    /// called directly, without the executor switch a call of the protocol's (concurrent)
+    /// requirements costs on entry and on return.
+    private let plain: Stream?
     let server: HTTPServer
-    var parser: HTTPParser
+    // @exclusivity(unchecked): used on the loop's thread only, and no access to it spans a call
+    // that could reach it again, so the runtime's dynamic exclusivity checks cannot fire.
+    @exclusivity(unchecked) var parser: HTTPParser
     /// Position in the server's connection list.
     var index = -1
     var deadline: Int
@@ -23,6 +29,10 @@ final class HTTPServerConnection {
     /// The head of a streamed response, held until the first body write so that both go
     /// out together, and so that a request body found malformed before it can still get its 400.
     var pendingHead: Bytes?
+    /// The connection's task, while it waits for the next request (``nextRequestArrives()``).
+    private var wakeUp: UnsafeContinuation<Bool, Never>?
+    /// The server tick at which that wait began.
+    private var waitTick = 0
     /// Set by a response that takes the connection over; run then hands it the stream.
     private var takeOverHandler: ((any ByteStream, Bytes) async -> Void)?
 
@@ -30,12 +40,13 @@ final class HTTPServerConnection {
 
     init(stream: any ByteStream, server: HTTPServer) {
         self.stream = stream
+        plain = stream as? Stream
         self.server = server
         parser = HTTPParser(kind: .request, limits: server.configuration.limits)
         deadline = server.deadline(afterTicks: server.headerTicks)
     }
 
-    func run() async {
+    nonisolated(nonsending) func run() async {
         var isHandedOver = false
         defer {
             if !isHandedOver {
@@ -61,7 +72,7 @@ final class HTTPServerConnection {
                 takeOverHandler = nil
                 isHandedOver = true
                 server.remove(self)
-                await handler(stream, parser.takeBuffered())
+                await Self.takeOver(LoopBound((handler, stream, parser.takeBuffered())))
                 stream.close()
                 return
             }
@@ -73,13 +84,43 @@ final class HTTPServerConnection {
             isKeepAliveWait = isIdle
             deadline = server.deadline(afterTicks: isIdle ? server.idleTicks : server.headerTicks)
             if isIdle {
-                // An idle connection holds no task: this one ends, and the next request's first
-                // bytes start another (PERFORMANCE.md, HTTP).
+                // The task waits for the next request while requests keep coming (a new task
+                // per request would cost its creation and regrow its allocator's slabs); once
+                // the connection stays idle through a clock tick, it is parked: this task ends,
+                // and the next request's first bytes start another, so an idle connection
+                // holds no task (PERFORMANCE.md, HTTP).
+                if await nextRequestArrives() { continue }
                 isHandedOver = true
                 waitIdle()
                 return
             }
         }
+    }
+
+    /// Waits in this task until the stream is readable (`true`), or until the server's clock
+    /// parks the connection (`false`, see ``park(before:)``). `false` at once for a stream
+    /// without ``ByteStream/whenReadable(_:)``: ``waitIdle()`` then waits in a fresh task.
+    private nonisolated(nonsending) func nextRequestArrives() async -> Bool {
+        // Bounded: thousands of connections each making one request would otherwise all hold
+        // a task until the next tick, a peak the process keeps as heap.
+        guard server.waitingTasks < HTTPServer.maxWaitingTasks else { return false }
+        server.waitingTasks += 1
+        defer { server.waitingTasks -= 1 }
+        waitTick = server.tick
+        return await withUnsafeContinuation { continuation in
+            wakeUp = continuation
+            // Captures only `self`. Runs at once if bytes are buffered already.
+            if !stream.whenReadable({ [self] in wakeUp.take()?.resume(returning: true) }) {
+                wakeUp.take()?.resume(returning: false)
+            }
+        }
+    }
+
+    /// Called by the server's clock: ends the wait of ``nextRequestArrives()`` if it began
+    /// before `tick` (the connection has been idle for a tick or more).
+    func park(before tick: Int) {
+        guard wakeUp != nil, waitTick < tick else { return }
+        wakeUp.take()?.resume(returning: false)
     }
 
     /// Waits for the next request without a task where the stream can (``ByteStream/whenReadable(_:)``),
@@ -93,10 +134,16 @@ final class HTTPServerConnection {
     }
 
     /// Reads until a whole head has arrived; `nil` if the client closed between requests.
-    private func readHead() async throws -> HTTPRawHead? {
+    private nonisolated(nonsending) func readHead() async throws -> HTTPRawHead? {
         while true {
             if case .head(let head) = try parser.next() { return head }
-            guard let bytes = try await stream.read() else {
+            let next: Bytes?
+            if let buffered = plain?.readBuffered() {
+                next = buffered  // no `await`: see readStream
+            } else {
+                next = try await readStream()
+            }
+            guard let bytes = next else {
                 _ = try parser.finish()
                 return nil
             }
@@ -110,7 +157,7 @@ final class HTTPServerConnection {
     }
 
     /// Runs the handler and writes its response; returns whether the connection stays open.
-    private func respond(to head: HTTPRawHead) async -> Bool {
+    private nonisolated(nonsending) func respond(to head: HTTPRawHead) async -> Bool {
         generation += 1
         isBodyOpen = head.framing != .none
         isContinuePending = head.expectsContinue
@@ -130,7 +177,14 @@ final class HTTPServerConnection {
         let context = HTTPRequestContext(loop: stream.loop, stream: stream)
         var response: HTTPServerResponse
         do {
-            response = try await server.handler(request, context)
+            // Not `??`: a closure through a generic function gets a thunk, an allocation per request.
+            var handler = server.handler
+            var resolved = context
+            if let router = server.router { (handler, resolved) = router.resolve(request, context: context) }
+            // Safe: the handler runs on this task, on the connection's loop (the task prefers the
+            // loop's executor), so the request and context are not used by two threads at once.
+            nonisolated(unsafe) let request = request, routed = resolved
+            response = try await handler(request, routed)
         } catch {
             if let bodyError {
                 await sendError(status: bodyError.status, reason: bodyError.reason)
@@ -165,7 +219,7 @@ final class HTTPServerConnection {
     }
 
     /// Writes `response`; returns whether the connection may stay open after it.
-    private func write(
+    private nonisolated(nonsending) func write(
         _ response: HTTPServerResponse, version: HTTPVersion, isHead: Bool, keepAlive: Bool
     ) async throws -> Bool {
         let code = response.status.code
@@ -204,7 +258,7 @@ final class HTTPServerConnection {
             }
             pendingHead = head
             let writer = HTTPResponseBodyWriter(connection: self, isChunked: isChunked, isDiscarding: !hasBody)
-            try await produce(writer)
+            try await Self.produce(LoopBound((produce, writer)))
             if let head = pendingHead {
                 pendingHead = nil
                 try stream.write(isChunked ? head + HTTPChunkedEncoding.end : head)
@@ -227,16 +281,22 @@ final class HTTPServerConnection {
     }
 
     /// Waits while the client lags behind the responses, for at most the body timeout.
-    func drain() async throws {
+    nonisolated(nonsending) func drain() async throws {
         guard stream.bufferedWriteCount > 0 else { return }
+        // A Stream under its high water mark does not wait: skip the `await` (see readStream).
+        if let plain, !plain.isClosed, plain.bufferedWriteCount <= plain.highWaterMark { return }
         let saved = deadline
         deadline = server.deadline(afterTicks: server.bodyTicks)
         defer { deadline = saved }
-        try await stream.drain()
+        if let plain {
+            try await plain.drain()
+        } else {
+            try await Self.drain(LoopBound(stream))
+        }
     }
 
     /// The next piece of the current request's body; see ``HTTPRequestBody``.
-    func nextBodyChunk(generation: Int) async throws -> Bytes? {
+    nonisolated(nonsending) func nextBodyChunk(generation: Int) async throws -> Bytes? {
         guard generation == self.generation, isBodyOpen else { return nil }
         if isContinuePending {
             isContinuePending = false
@@ -259,7 +319,7 @@ final class HTTPServerConnection {
             case nil: break
             }
             deadline = server.deadline(afterTicks: server.bodyTicks)
-            let bytes = try await stream.read()
+            let bytes = try await readStream()
             deadline = Int.max
             guard let bytes else {
                 let error = HTTPParseError(.incomplete, "the client closed the connection inside the body")
@@ -272,7 +332,7 @@ final class HTTPServerConnection {
     }
 
     /// Answers a request the server cannot serve, then closes.
-    private func sendError(status: Int, reason: String) async {
+    private nonisolated(nonsending) func sendError(status: Int, reason: String) async {
         let response = HTTPServerResponse.text(reason + "\n", status: HTTPResponse.Status(code: status))
         guard case .bytes(let body) = response.body else { return }
         let head = HTTPResponseEncoder.head(
@@ -283,8 +343,42 @@ final class HTTPServerConnection {
     }
 
     /// Sends what is queued, then FIN, within the body timeout; the caller closes.
-    private func closeGracefully() async {
+    private nonisolated(nonsending) func closeGracefully() async {
         deadline = server.deadline(afterTicks: server.bodyTicks)
-        try? await stream.closeWrite()
+        try? await Self.closeWrite(LoopBound(stream))
+    }
+
+    /// The next bytes from the stream; see ``plain``. Buffered bytes are taken without an
+    /// `await` (its executor check costs more than the rest of the read).
+    private nonisolated(nonsending) func readStream() async throws -> Bytes? {
+        if let plain {
+            if let bytes = plain.readBuffered() { return bytes }
+            return try await plain.read()
+        }
+        return try await Self.read(LoopBound(stream))
+    }
+
+    // Concurrent calls out of the connection's nonisolated(nonsending) code: see ``LoopBound``.
+    private static func read(_ stream: LoopBound<any ByteStream>) async throws -> Bytes? {
+        try await stream.value.read()
+    }
+
+    private static func drain(_ stream: LoopBound<any ByteStream>) async throws {
+        try await stream.value.drain()
+    }
+
+    private static func closeWrite(_ stream: LoopBound<any ByteStream>) async throws {
+        try await stream.value.closeWrite()
+    }
+
+    private static func produce(
+        _ call: LoopBound<((HTTPResponseBodyWriter) async throws -> Void, HTTPResponseBodyWriter)>
+    ) async throws {
+        try await call.value.0(call.value.1)
+    }
+
+    private static func takeOver(_ call: LoopBound<((any ByteStream, Bytes) async -> Void, any ByteStream, Bytes)>) async {
+        await call.value.0(call.value.1, call.value.2)
     }
 }
+

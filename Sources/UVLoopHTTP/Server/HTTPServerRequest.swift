@@ -8,12 +8,14 @@ public struct HTTPServerRequest {
     /// The path without the query.
     public var path: Substring {
         let full = head.path ?? "/"
-        return full.firstIndex(of: "?").map { full[..<$0] } ?? full[...]
+        // Searched as UTF-8 (its indices are the string's): no grapheme breaking per character.
+        guard let question = full.utf8.firstIndex(of: UInt8(ascii: "?")) else { return full[...] }
+        return full[..<question]
     }
 
     /// The value of query parameter `name` (`?name=value`), without percent-decoding.
     public func queryParameter(_ name: String) -> Substring? {
-        guard let full = head.path, let question = full.firstIndex(of: "?") else { return nil }
+        guard let full = head.path, let question = full.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
         for pair in full[full.index(after: question)...].split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             if parts[0] == name { return parts.count > 1 ? parts[1] : "" }
