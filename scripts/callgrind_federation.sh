@@ -11,7 +11,8 @@
 # TOOLS holds chatbench (make -C Benchmarks/chatbench OUT=TOOLS). Environment: SERVERS (3),
 # CONNS (300), SENDERS (10), LOW (100), HIGH (300), PORT_BASE (3290), MODE (--plain),
 # KEEP (a folder to keep the callgrind.out files in; `callgrind_annotate` them).
-# Prints one line per configuration: instructions per delivery (servers, redis, total).
+# Prints one line per configuration: instructions per delivery (servers, redis, total) and
+# deliveries per socket write (uv_try_write2 calls: how many lines each write carries).
 # Loopback only; every run is bounded; every process it starts is stopped by PID.
 set -euo pipefail
 
@@ -45,6 +46,15 @@ wait_listening() {
     exit 1
 }
 summary() { grep -m1 '^summary:' "$1" | awk '{ print $2 }'; }
+# calls FILE FUNCTION: how many times FUNCTION was called (callgrind names a function by
+# "(id) name" once and by "(id)" after that).
+calls() {
+    awk -v f="$2" '
+        match($0, /^c?fn=\([0-9]+\)/) { id = substr($0, RSTART, RLENGTH); sub(/^c?fn=/, "", id)
+            rest = substr($0, RLENGTH + 2); if (rest != "") name[id] = rest; cur = ($0 ~ /^cfn=/) ? id : "" }
+        /^calls=/ && cur != "" && name[cur] == f { split(substr($0, 7), a, " "); n += a[1] }
+        END { print n + 0 }' "$1"
+}
 
 # run N MSGS: N servers (federated through a callgrind'ed redis-server if N > 1), one chatbench
 # fanout; prints "server_instructions redis_instructions delivered".
@@ -77,19 +87,22 @@ run() {
     echo "$line" >&2
     stop_all
     [ -n "$keep" ] && mkdir -p "$keep" && cp "$work"/*."$tag".out "$keep/"
-    local ir=0 rir=0
-    for k in $(seq "$n"); do ir=$((ir + $(summary "$work/server$k.$tag.out"))); done
+    local ir=0 rir=0 writes=0
+    for k in $(seq "$n"); do
+        ir=$((ir + $(summary "$work/server$k.$tag.out")))
+        writes=$((writes + $(calls "$work/server$k.$tag.out" uv_try_write2)))
+    done
     [ "$n" -gt 1 ] && rir=$(summary "$work/redis.$tag.out")
-    echo "$ir $rir $(echo "$line" | grep -oE 'received=[0-9]+' | cut -d= -f2)"
+    echo "$ir $rir $writes $(echo "$line" | grep -oE 'received=[0-9]+' | cut -d= -f2)"
 }
 
 for n in 1 "$servers"; do
-    read -r s1 r1 d1 < <(run "$n" "$low")
-    read -r s2 r2 d2 < <(run "$n" "$high")
-    awk -v n="$n" -v s1="$s1" -v s2="$s2" -v r1="$r1" -v r2="$r2" -v d1="${d1:-0}" -v d2="${d2:-0}" 'BEGIN {
+    read -r s1 r1 w1 d1 < <(run "$n" "$low")
+    read -r s2 r2 w2 d2 < <(run "$n" "$high")
+    awk -v n="$n" -v s1="$s1" -v s2="$s2" -v r1="$r1" -v r2="$r2" -v w1="$w1" -v w2="$w2" -v d1="${d1:-0}" -v d2="${d2:-0}" 'BEGIN {
         d = d2 - d1
         if (d <= 0) { print "no extra deliveries: " d1 " then " d2 > "/dev/stderr"; exit 1 }
-        printf "callgrind_federation servers=%d deliveries=%d server_instructions_per_delivery=%.1f redis_instructions_per_delivery=%.1f total=%.1f\n",
-            n, d, (s2 - s1) / d, (r2 - r1) / d, (s2 - s1 + r2 - r1) / d
+        printf "callgrind_federation servers=%d deliveries=%d server_instructions_per_delivery=%.1f redis_instructions_per_delivery=%.1f total=%.1f deliveries_per_socket_write=%.1f\n",
+            n, d, (s2 - s1) / d, (r2 - r1) / d, (s2 - s1 + r2 - r1) / d, (w2 > w1) ? d / (w2 - w1) : 0
     }'
 done
