@@ -10,6 +10,7 @@
 #
 # TOOLS holds chatbench (make -C Benchmarks/chatbench OUT=TOOLS). Environment: SERVERS (3),
 # CONNS (300), SENDERS (10), LOW (100), HIGH (300), PORT_BASE (3290), MODE (--plain),
+# REDIS_FLAGS (extra redis-server flags, e.g. "--stream-node-max-entries 16"),
 # KEEP (a folder to keep the callgrind.out files in; `callgrind_annotate` them).
 # Prints one line per configuration: instructions per delivery (servers, redis, total) and
 # deliveries per socket write (uv_try_write2 calls: how many lines each write carries).
@@ -26,6 +27,7 @@ high=${HIGH:-300}
 port_base=${PORT_BASE:-3290}
 mode=${MODE:---plain}
 keep=${KEEP:-}
+redis_flags=${REDIS_FLAGS:-}
 work=$(mktemp -d)
 ulimit -n 20000
 pids=()
@@ -57,13 +59,14 @@ calls() {
 }
 
 # run N MSGS: N servers (federated through a callgrind'ed redis-server if N > 1), one chatbench
-# fanout; prints "server_instructions redis_instructions delivered".
+# fanout; prints "server_instructions redis_instructions socket_writes delivered".
 run() {
     local n=$1 msgs=$2 tag=$1.$2 redis_port="" federate=() ports=()
     if [ "$n" -gt 1 ]; then
         redis_port=$(free_port)
+        # shellcheck disable=SC2086 # REDIS_FLAGS is a list of flags
         valgrind --tool=callgrind --callgrind-out-file="$work/redis.$tag.out" redis-server --port "$redis_port" \
-            --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >"$work/redis.$tag.log" 2>&1 &
+            --bind 127.0.0.1 --save '' --appendonly no --dir "$work" $redis_flags >"$work/redis.$tag.log" 2>&1 &
         pids+=($!)
         wait_listening "$redis_port"
     fi
