@@ -236,6 +236,7 @@ OUT="$OUT" ROUNDS="$ROUNDS" bash "$ROOT/scripts/bench_tls.sh" "$BIN" >"$OUT/tls-
 } >"$OUT/machine.txt"
 ROUNDS=$ROUNDS PER_SERVER=$([ "$QUICK" = 1 ] && echo 2000 || echo 16667) bash "$ROOT/scripts/bench_federation_scale.sh" "$BIN" "$CHATBENCH" "$OUT"  # 100,000 in one room over 6 federated processes
 ROUNDS=$ROUNDS MSGS=$([ "$QUICK" = 1 ] && echo 100 || echo 500) bash "$ROOT/scripts/bench_federation_fanout.sh" "$BIN" "$CHATBENCH" "$OUT"  # 3 federated processes against 1
+LOW=100 HIGH=$([ "$QUICK" = 1 ] && echo 200 || echo 300) bash "$ROOT/scripts/callgrind_federation.sh" "$TOOLS" "$BIN" >"$OUT/callgrind_federation.txt" 2>>"$LOGS/callgrind_federation.log" || log "callgrind_federation.sh failed (valgrind missing?)"  # instructions per delivery, 3 federated processes against 1
 python3 "$ROOT/scripts/bench_report.py" --raw "$RAW" --machine "$OUT/machine.txt" --out "$OUT"
 swift build -c release --package-path Examples --scratch-path "$SCRATCH" --product WebSocketEchoExample >>"$LOGS/build.log" 2>&1 && OUT="$OUT" ROUNDS="$ROUNDS" QUICK="$QUICK" bash "$ROOT/scripts/bench_ws.sh" "$BIN" "$CHATBENCH"
 log "done in $(($(date +%s) - started)) s; results in $OUT"

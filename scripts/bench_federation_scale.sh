@@ -20,6 +20,8 @@
 # (user-space memory only, as `chatbench hold`; the redis-server's RSS is reported separately).
 # MODE: `--plain` (default; the seed's protocol) or `default` (chat mode: names, presence).
 # TASKSET=1 (default) pins the servers and redis-server to core 0 and the listeners to core 1.
+# TASKSET=0 pins nothing: servers, redis-server and listeners share the whole machine (the
+# issue's figure for the machine as a whole; needs a quiet machine to mean anything).
 # Bounded: every chatbench has --timeout and `timeout` around it; every process this script
 # starts is stopped by its PID on exit, also on Ctrl-C. Loopback only.
 # Raw lines: OUT_DIR/federation_scale.txt (default Benchmarks/results).

@@ -168,33 +168,71 @@ public final class RedisClient {
         guard let timeout else { return try await roundTrip(chunks) }
         let start = ContinuousClock.now
         let name = command.first ?? Bytes()
-        // The common case — connected, write queue not over its mark — waits only for the
-        // reply, whose deadline the sweeper keeps. Waiting for a reconnection or for the write
-        // queue to drain is rare and bounded by `withTimeout`.
-        var connection = connector.connection
-        if connection?.failure != nil || connection?.stream.bufferedWriteCount ?? 0 > options.maxQueuedWriteBytes {
-            connection = nil
-        }
-        if connection == nil {
-            do {
-                connection = try await loop.withTimeout(timeout) {
-                    let ready = try await connector.ready()
-                    if ready.stream.bufferedWriteCount > options.maxQueuedWriteBytes { try await ready.drain() }
-                    return ready
-                }
-            } catch is TimeoutError {
-                let text = name.string.uppercased()
-                if connector.connection == nil, let lastFailure = connector.lastFailure {
-                    throw RedisError.connection(
-                        "redis \(connector.endpoint): \(lastFailure); \(text) not sent within \(formatSeconds(timeout))")
-                }
-                throw RedisError.timeout("redis \(connector.endpoint): \(text) timed out after \(formatSeconds(timeout))")
-            }
-        }
-        // Force-unwrap: set above, or the `withTimeout` returned it.
-        let reply = try connection!.enqueue(chunks)
+        let connection = try await usableConnection(for: name, timeout: timeout)
+        let reply = try connection.enqueue(chunks)
         deadlines.add(reply, command: name, timeout: timeout, start: start)
         return try await reply.wait()
+    }
+
+    /// Sends `commands` back to back on the connection, without waiting for each reply before
+    /// the next is written, and returns their replies in order: one round trip for them all.
+    /// An error reply throws ``RedisError/server(_:)`` (the first, once all replies arrived);
+    /// the commands before and after it still ran.
+    ///
+    /// ```swift
+    /// let replies = try await redis.send(pipeline: [["INCR", "a"], ["INCR", "b"]])   // [(integer) 1, (integer) 1]
+    /// ```
+    @discardableResult
+    public func send(pipeline commands: [[Bytes]], timeout: Duration? = nil) async throws -> [RESPValue] {
+        guard let first = commands.first else { return [] }
+        let timeout = timeout ?? options.commandTimeout
+        let start = ContinuousClock.now
+        let connection: RedisConnection
+        if let timeout {
+            connection = try await usableConnection(for: first.first ?? Bytes(), timeout: timeout)
+        } else {
+            connection = try await connector.ready()
+            if connection.stream.bufferedWriteCount > options.maxQueuedWriteBytes { try await connection.drain() }
+        }
+        var pending: [PendingReply] = []
+        pending.reserveCapacity(commands.count)
+        for command in commands {
+            let reply = try connection.enqueue(RESPEncoder.command(command))
+            if let timeout { deadlines.add(reply, command: command.first ?? Bytes(), timeout: timeout, start: start) }
+            pending.append(reply)
+        }
+        var replies: [RESPValue] = []
+        replies.reserveCapacity(pending.count)
+        for reply in pending { replies.append(try await reply.wait()) }
+        for reply in replies {
+            if case .error(let message) = reply { throw RedisError.server(message.string) }
+        }
+        return replies
+    }
+
+    /// The connection to write `name` on within `timeout`. The common case — connected, write
+    /// queue not over its mark — returns at once; waiting for a reconnection or for the write
+    /// queue to drain is rare and bounded by `withTimeout`.
+    private func usableConnection(for name: Bytes, timeout: Duration) async throws -> RedisConnection {
+        if let connection = connector.connection, connection.failure == nil,
+            connection.stream.bufferedWriteCount <= options.maxQueuedWriteBytes
+        {
+            return connection
+        }
+        do {
+            return try await loop.withTimeout(timeout) {
+                let ready = try await connector.ready()
+                if ready.stream.bufferedWriteCount > options.maxQueuedWriteBytes { try await ready.drain() }
+                return ready
+            }
+        } catch is TimeoutError {
+            let text = name.string.uppercased()
+            if connector.connection == nil, let lastFailure = connector.lastFailure {
+                throw RedisError.connection(
+                    "redis \(connector.endpoint): \(lastFailure); \(text) not sent within \(formatSeconds(timeout))")
+            }
+            throw RedisError.timeout("redis \(connector.endpoint): \(text) timed out after \(formatSeconds(timeout))")
+        }
     }
 
     private func roundTrip(_ chunks: [Bytes]) async throws -> RESPValue {
