@@ -280,7 +280,7 @@ public final class TLSStream: ByteStream {
                 isAtEnd = true
                 return true
             case .needsInput:
-                guard let ciphertext = socket.takeBuffered() else { return signalled }
+                guard let ciphertext = socket.readBuffered() else { return signalled }
                 engine.feed(ciphertext)
                 signalled = false
             }

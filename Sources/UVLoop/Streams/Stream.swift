@@ -159,7 +159,8 @@ public class Stream: HandleOwner {
     }
 
     /// The bytes received and not yet read, without waiting; `nil` if there are none (also at
-    /// the end of the stream: ``read()`` tells the end from a wait).
+    /// the end of the stream: ``read()`` tells the end from a wait). A stream layered on this
+    /// one (TLS) that answers ``whenReadable(_:)`` itself reads its input with it.
     public func readBuffered() -> Bytes? {
         loop.assertOnLoop("readBuffered")
         return reader.takeAll()
@@ -222,13 +223,6 @@ public class Stream: HandleOwner {
         loop.readHandlers[ObjectIdentifier(self)] = ReadHandler(run: handler)
         hasReadHandler = true
         return true
-    }
-
-    /// Takes the bytes received and not read yet, without waiting; `nil` if there are none.
-    /// For a stream layered on this one (TLS) that answers ``whenReadable(_:)`` itself.
-    package func takeBuffered() -> Bytes? {
-        loop.assertOnLoop("takeBuffered")
-        return reader.takeAll()
     }
 
     /// Calls the handler from ``whenReadable(_:)``, if one waits.
