@@ -183,7 +183,8 @@ final class HTTPServerConnection {
             if let router = server.router { (handler, resolved) = router.resolve(request, context: context) }
             // Safe: the handler runs on this task, on the connection's loop (the task prefers the
             // loop's executor), so the request and context are not used by two threads at once.
-            nonisolated(unsafe) let request = request, routed = resolved
+            nonisolated(unsafe) let request = request
+            nonisolated(unsafe) let routed = resolved
             response = try await handler(request, routed)
         } catch {
             if let bodyError {
@@ -381,4 +382,3 @@ final class HTTPServerConnection {
         await call.value.0(call.value.1, call.value.2)
     }
 }
-
