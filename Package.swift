@@ -63,7 +63,7 @@ let package = Package(
         // A child process for the standard-stream tests (its descriptors redirected by a shell).
         .executableTarget(name: "UVLoopStdioProbe", dependencies: ["UVLoop"], path: "Tests/UVLoopStdioProbe"),
         .testTarget(name: "UVLoopTests", dependencies: ["UVLoop", "UVLoopTestSupport", "UVLoopStdioProbe"]),
-        .testTarget(name: "UVLoopTLSTests", dependencies: ["UVLoop", "UVLoopTLS", "UVLoopTestSupport"]),
+        .testTarget(name: "UVLoopTLSTests", dependencies: ["UVLoop", "UVLoopTLS", "UVLoopHTTP", "UVLoopTestSupport"]),
         .testTarget(
             name: "UVLoopHTTPTests",
             dependencies: ["UVLoopHTTP", "UVLoopTestSupport", .product(name: "HTTPTypes", package: "swift-http-types")]

@@ -1,7 +1,7 @@
 /// An HTTP/1.1 server: persistent connections, pipelining, streamed bodies both ways with
 /// backpressure, `Expect: 100-continue`, `HEAD`, HTTP/1.0 clients, timeouts and graceful
-/// shutdown. It serves connections from any ``HTTPConnectionSource`` (TCP, Unix sockets, or
-/// a TLS acceptor), each on its own task of the source's loop; the handler runs on that task,
+/// shutdown. It serves connections from any `ConnectionSource` (TCP, Unix sockets, or
+/// TLS: `TLSListener`), each on its own task of the source's loop; the handler runs on that task,
 /// with no thread hop.
 ///
 /// ```swift
