@@ -167,7 +167,8 @@ struct TCPTests {
             var cancelledAt = ContinuousClock.now
             let reader = loop.spawn {
                 do { _ = try await server.read() } catch is CancellationError { outcome.append("cancelled") }
-                if ContinuousClock.now - cancelledAt < .milliseconds(100) { outcome.append("promptly") }
+                if Loop.current !== loop { outcome.append("OFF LOOP") }
+                if ContinuousClock.now - cancelledAt < .milliseconds(100) { outcome.append("promptly") } else { outcome.append("late \(ContinuousClock.now - cancelledAt)") }
             }
             try await loop.sleep(for: .milliseconds(5))
             cancelledAt = .now
