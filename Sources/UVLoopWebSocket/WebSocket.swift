@@ -50,11 +50,14 @@ public final class WebSocket {
     /// The reason in the peer's close frame.
     public private(set) var closeReason = ""
 
-    private(set) var state = State.open
-    private var decoder: WebSocketFrameDecoder
-    private var assembler: WebSocketMessageAssembler
+    // @exclusivity(unchecked) below: a WebSocket is used on its loop's thread only, and no
+    // access to these spans a call that could reach them again (one receiver at a time), so the
+    // runtime's dynamic exclusivity checks cannot fire; they cost ~500 instructions a message.
+    @exclusivity(unchecked) private(set) var state = State.open
+    @exclusivity(unchecked) private var decoder: WebSocketFrameDecoder
+    @exclusivity(unchecked) private var assembler: WebSocketMessageAssembler
     private let deflater: WebSocketDeflater?
-    private var isReceiving = false
+    @exclusivity(unchecked) private var isReceiving = false
     private let finished: Event
     private var keepAlive: SpawnedTask?
     private var awaitingPong = false
@@ -168,11 +171,51 @@ public final class WebSocket {
         return nil
     }
 
+    /// True if bytes have arrived that ``receive()`` has not yet made into a message (a frame,
+    /// or part of one): a session that wants to wait without a task checks this first.
+    public var hasBufferedInput: Bool { decoder.bufferedByteCount > 0 }
+
+    /// Calls `handler` once, on the loop, when ``receive()`` has something new to work on:
+    /// bytes arrived, or the stream ended, failed or was closed. If it already has (bytes
+    /// buffered, or the connection closed), calls it at once. Returns `false` where the stream
+    /// cannot wait without a task (TLS): then nothing is called, receive in a task.
+    ///
+    /// It lets an idle session hold no task: end the task, and spawn one from `handler` that
+    /// calls ``receive()``. Pings that arrive meanwhile are answered by that ``receive()``,
+    /// which then waits in its task for the next message. See `ByteStream.whenReadable(_:)`.
+    ///
+    /// ```swift
+    /// func serve(_ socket: WebSocket) async {
+    ///     while let message = try? await socket.receive() {
+    ///         handle(message)
+    ///         if !socket.hasBufferedInput, socket.whenReadable({ loop.spawn { await serve(socket) } }) { return }
+    ///     }
+    /// }
+    /// ```
+    @discardableResult
+    public func whenReadable(_ handler: @escaping () -> Void) -> Bool {
+        if decoder.bufferedByteCount > 0 || state == .closed {
+            handler()
+            return true
+        }
+        return stream.whenReadable(handler)
+    }
+
     /// Sends a text message, then waits while the stream's write queue is over its high water
     /// mark (backpressure). Throws ``WebSocketError`` (`notOpen`) once closing has begun.
     public func send(text: String) async throws {
-        try sendMessage(.text, Bytes(text))
+        try sendText(text)
         try await stream.drain()
+    }
+
+    /// Frames and queues a text message; never waits. A server frame without compression is
+    /// built straight from the string's UTF-8, without making `Bytes` of it first.
+    func sendText(_ text: String) throws {
+        guard role == .server, !compressesMessage(ofSize: text.utf8.count) else { return try sendMessage(.text, Bytes(text)) }
+        guard state == .open else { throw WebSocketError(.notOpen, peer: stream.description, "send after close") }
+        var text = text
+        let frame = text.withUTF8 { WebSocketFrameEncoder.encode(opcode: .text, payload: UnsafeRawBufferPointer($0)) }
+        try stream.write(frame)
     }
 
     /// Sends a binary message, then waits while the write queue is over its high water mark.

@@ -55,6 +55,20 @@ public final class WebSocketLineStream: ByteStream {
         }
     }
 
+    /// True if bytes of a message (or part of one) have arrived and not been read yet.
+    public var hasBufferedInput: Bool { socket.hasBufferedInput }
+
+    /// Calls `handler` once when ``readLineBytes()`` has something new to work on (see
+    /// `WebSocket.whenReadable(_:)`), at once if it already has; `false` over TLS.
+    @discardableResult
+    public func whenReadable(_ handler: @escaping () -> Void) -> Bool {
+        if isClosed {
+            handler()
+            return true
+        }
+        return socket.whenReadable(handler)
+    }
+
     /// Sends `bytes`, less a trailing line terminator, as one text message; never waits (the
     /// room bounds the queue through ``bufferedWriteCount``). Invalid UTF-8 from a TCP
     /// participant reaches the browser as U+FFFD.
