@@ -139,12 +139,15 @@ public final class WebSocket {
                         return nil
                     }
                 }
-                // Text still arriving is checked now, so invalid UTF-8 fails before its frame ends.
-                let wanted = { (opcode: WebSocketOpcode, bits: UInt8) in
-                    self.assembler.wantsEarlyValidation(opcode: opcode, reservedBits: bits)
-                }
-                if state == .open, let partial = decoder.takePartialPayload(if: wanted) {
-                    try assembler.validatePartial(partial.bytes, opcode: partial.opcode)
+                // Text still arriving is checked now, so invalid UTF-8 fails before its frame ends
+                // (nothing to check when every byte received made whole frames, as usually).
+                if state == .open, decoder.bufferedByteCount > 0 {
+                    let wanted = { (opcode: WebSocketOpcode, bits: UInt8) in
+                        self.assembler.wantsEarlyValidation(opcode: opcode, reservedBits: bits)
+                    }
+                    if let partial = decoder.takePartialPayload(if: wanted) {
+                        try assembler.validatePartial(partial.bytes, opcode: partial.opcode)
+                    }
                 }
             } catch let error as WebSocketProtocolError {
                 await fail(code: error.closeCode, reason: error.reason)
