@@ -6,8 +6,8 @@ extension HTTPServerResponse {
     ///
     /// The handshake is checked as ``WebSocket/accept(_:method:version:headers:leftover:options:)``
     /// does: a bad upgrade request gets its 400, 405 or 426 answer and `session` does not run.
-    /// The connection closes when `session` returns; frames the client sent right behind its
-    /// request are not lost.
+    /// When `session` returns, the socket is closed with 1000 if it is still open (what the
+    /// session sent goes out first); frames the client sent right behind its request are not lost.
     ///
     /// ```swift
     /// router.get("/ws/echo") { request, _ in
@@ -22,7 +22,7 @@ extension HTTPServerResponse {
     ) -> HTTPServerResponse {
         upgrade(request, options: options) { socket in
             await session(socket)
-            socket.stream.close()
+            await socket.close()
         }
     }
 
