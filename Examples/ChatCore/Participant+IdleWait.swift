@@ -3,7 +3,8 @@ import UVLoop
 extension Participant {
     /// Lets the calling session's task end while the participant has sent nothing more: where
     /// its stream can wait without a task (a browser's WebSocket over TCP) and no idle timeout
-    /// runs, registers `resume` to run in a new task once input arrives, and returns `true`
+    /// runs, registers `resume` to run in a new task once a message arrives (pings in between
+    /// are answered without it: `WebSocketLineStream.whenLineAvailable`), and returns `true`
     /// (the caller returns at once). Returns `false` when the caller should read in its task:
     /// input is buffered already, the stream is TCP or TLS, or an idle timeout must be timed
     /// (a wait of the task's).
@@ -16,7 +17,6 @@ extension Participant {
         guard kind == .websocket, idleTimeout == nil, let link = stream as? WebSocketLineStream, !link.hasBufferedInput else {
             return false
         }
-        let loop = link.loop
-        return link.whenReadable { loop.spawn { await resume() } }
+        return link.whenLineAvailable(resume)
     }
 }

@@ -108,18 +108,45 @@ public final class WebSocket {
     /// `CancellationError` if the task is cancelled (the connection stays open).
     /// Only one task may receive at a time; a second gets ``WebSocketError`` (`concurrentReceive`).
     public func receive() async throws -> Message? {
+        if case .message(let message) = try await receive(readingAtMost: .max) { return message }
+        return nil
+    }
+
+    /// What ``receiveAvailable()`` found.
+    public enum Availability: Sendable, Equatable {
+        /// A whole message.
+        case message(Message)
+        /// The connection is closed (see ``closeCode``).
+        case closed
+        /// The bytes received held no whole message (a ping, now answered, a pong, part of a
+        /// frame): wait for more with ``whenReadable(_:)``.
+        case pending
+    }
+
+    /// Like ``receive()``, but reads the stream at most once, and only if the frames already
+    /// received hold no message: called from the handler of ``whenReadable(_:)``, it never waits
+    /// for bytes, so a session woken by a ping can answer it and go back to waiting without a
+    /// task. Throws what ``receive()`` throws.
+    public func receiveAvailable() async throws -> Availability {
+        try await receive(readingAtMost: 1)
+    }
+
+    /// ``receive()``, reading the stream at most `reads` times.
+    @inline(__always)  // one async frame for receive(), not two: it runs once a message
+    private func receive(readingAtMost reads: Int) async throws -> Availability {
         guard !isReceiving else {
             throw WebSocketError(.concurrentReceive, peer: stream.description, "receive called while another task is receiving")
         }
         isReceiving = true
         defer { isReceiving = false }
+        var reads = reads
         while state != .closed {
             do {
                 while let frame = try decoder.nextFrame() {
                     guard let event = try assembler.receive(frame) else { continue }
                     switch event {
-                    case .text(let text): if state == .open { return .text(text) }
-                    case .binary(let bytes): if state == .open { return .binary(bytes) }
+                    case .text(let text): if state == .open { return .message(.text(text)) }
+                    case .binary(let bytes): if state == .open { return .message(.binary(bytes)) }
                     case .ping(let payload):
                         guard state == .open else { continue }
                         try writeFrame(.pong, payload)
@@ -136,7 +163,7 @@ public final class WebSocket {
                             try? writeFrame(.close, WebSocketMessageAssembler.closePayload(code: code, reason: ""))
                         }
                         await finish()
-                        return nil
+                        return .closed
                     }
                 }
                 // Text still arriving is checked now, so invalid UTF-8 fails before its frame ends
@@ -153,13 +180,15 @@ public final class WebSocket {
                 await fail(code: error.closeCode, reason: error.reason)
                 throw WebSocketError(.protocolViolation, peer: stream.description, error.reason, closeCode: error.closeCode)
             }
+            guard reads > 0 else { return .pending }
+            reads -= 1
             let bytes: Bytes?
             do {
                 bytes = try await stream.read()
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                if state == .closed { return nil }
+                if state == .closed { return .closed }
                 closeCode = closeCode ?? .abnormalClosure
                 await finish()
                 throw error
@@ -167,11 +196,11 @@ public final class WebSocket {
             guard let bytes else {
                 closeCode = closeCode ?? .abnormalClosure
                 await finish()
-                return nil
+                return .closed
             }
             decoder.append(bytes)
         }
-        return nil
+        return .closed
     }
 
     /// True if bytes have arrived that ``receive()`` has not yet made into a message (a frame,

@@ -27,6 +27,33 @@ struct WebSocketWhenReadableTests {
         #expect(result.message == .text("wake"))
     }
 
+    @Test("receiveAvailable answers a ping and returns pending without waiting; then the next message")
+    func receiveAvailableAnswersPings() async throws {
+        let result = try await onLoop { loop -> (first: WebSocket.Availability, second: WebSocket.Availability) in
+            let (client, server) = try await webSocketPair(on: loop)
+            defer {
+                client.stream.close()
+                server.stream.close()
+            }
+            let woken = Event(on: loop)
+            server.whenReadable { woken.set() }
+            try client.ping(Bytes("are you there"))
+            try await loop.withTimeout(.seconds(5)) { try await woken.wait() }
+            // Would wait for a message with receive(); returns at once instead.
+            let first = try await loop.withTimeout(.seconds(5)) { try await server.receiveAvailable() }
+            // The pong reached the client: its receive() takes it and then the server's message.
+            try await server.send(text: "after the ping")
+            #expect(try await client.receive() == .text("after the ping"))
+            woken.clear()
+            server.whenReadable { woken.set() }
+            try await client.send(text: "hello")
+            try await loop.withTimeout(.seconds(5)) { try await woken.wait() }
+            return (first, try await server.receiveAvailable())
+        }
+        #expect(result.first == .pending)
+        #expect(result.second == .message(.text("hello")))
+    }
+
     @Test("whenReadable calls at once when frames are buffered already")
     func callsAtOnceWhenBuffered() async throws {
         let called = try await onLoop { loop -> Bool in
