@@ -3,7 +3,7 @@
 # WebSocketEchoExample and fails if any case is FAILED (OK, NON-STRICT and INFORMATIONAL pass).
 #
 #   bash scripts/autobahn.sh              # the quick subset CI runs: 292 cases, ~1 min
-#   bash scripts/autobahn.sh --full       # every case, 1.* to 13.*: 40 min on 2 cores at load 5-12
+#   bash scripts/autobahn.sh --full       # every case, 1.* to 13.*: 14-40 min on 2 cores (load 1-12)
 #                                         # (the 12.*/13.* cases: 1,000 messages of up to 128 KiB each,
 #                                         # compressed by the server and by wstest in Python); limit 4 h
 #   bash scripts/autobahn.sh --cases '5.*,6.1.*' [--binary .build/debug/HTTPExample] [--name DIR]
