@@ -9,7 +9,7 @@
 # BIN_DIR holds the release ChatExample, EchoExample and WebSocketEchoExample; CHATBENCH defaults
 # to building Benchmarks/chatbench into .build-bench/tools. Environment: ROUNDS (3), OUT
 # (Benchmarks/results), PORT_BASE (22000), HOLD_CONNS (19000, or what the open-file limit allows),
-# ZLIB_CONNS (1000). Measurements:
+# ZLIB_CONNS (1000), TESTS (which measurements: "fanout100 echo100 hold zlib", the default). Measurements:
 #   fanout100  ChatExample --plain --port A --http-port B: chatbench fanout 100 x 10 on A (TCP)
 #              and with --ws /chat on B (WebSocket); nothing may be lost.
 #   echo100    EchoExample (TCP) and WebSocketEchoExample --no-compression, 100 connections, 64 B.
@@ -47,6 +47,7 @@ ulimit -n "$(ulimit -Hn)"
 max_hold=$(($(ulimit -n) - 200))
 HOLD_CONNS=${HOLD_CONNS:-$((max_hold < 19000 ? max_hold : 19000))}
 ZLIB_CONNS=${ZLIB_CONNS:-1000}
+TESTS=" ${TESTS:-fanout100 echo100 hold zlib} "
 if [ "$QUICK" = 1 ]; then
     FANOUT="--conns 100 --senders 10 --msgs 300"
     ECHO_SECS=1
@@ -146,9 +147,10 @@ pair() { # pair ROUND TEST SERVER_TCP SERVER_WS ARGS (ARGS word-split; the WS ru
 log "bench_ws: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $ROUNDS round(s), hold $HOLD_CONNS, zlib $ZLIB_CONNS"
 for round in $(seq "$ROUNDS"); do
     log "== round $round of $ROUNDS"
-    pair "$round" fanout100 chat chat "fanout $FANOUT --timeout 60"
-    pair "$round" echo100 echo wsecho "echo --conns 100 --secs $ECHO_SECS --size 64"
-    pair "$round" hold chat chat "hold --conns $HOLD_CONNS"
+    [[ $TESTS != *" fanout100 "* ]] || pair "$round" fanout100 chat chat "fanout $FANOUT --timeout 60"
+    [[ $TESTS != *" echo100 "* ]] || pair "$round" echo100 echo wsecho "echo --conns 100 --secs $ECHO_SECS --size 64"
+    [[ $TESTS != *" hold "* ]] || pair "$round" hold chat chat "hold --conns $HOLD_CONNS"
+    [[ $TESTS == *" zlib "* ]] || continue
     zlib=("none|" "w15|permessage-deflate"
         "w12|permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"
         "w9|permessage-deflate; server_max_window_bits=9; client_max_window_bits=9")

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """WebSocket participants in the chat room, with Python's websockets as the peer: they relay to
 and from an nc-style TCP client, and the room's defences apply to them (line cap, control
-characters, names); a binary message is refused with close code 1003; /metrics counts them.
+characters, names, flood limit, idle timeout); a binary message is refused with close code 1003;
+/metrics counts them. A browser's session holds no task while it waits, so each check also shows
+that its next message wakes it with its state intact.
 
 Every wait has a deadline; traffic stays on 127.0.0.1.
 Usage: chat_websocket_test.py PATH/TO/ChatExample
@@ -80,6 +82,9 @@ async def main(binary):
                 metrics = response.read().decode()
             check("/metrics counts 2 WebSocket and 1 TCP participants",
                   'chat_participants{kind="websocket"} 2' in metrics and 'chat_participants{kind="tcp"} 1' in metrics)
+            for n in range(30):
+                await a.send(f"flood {n}")
+            check("a WebSocket participant over the flood limit is told once", "too fast" in await expect(a, "too fast"))
             await b.send(b"\x00\x01binary")
             code = None
             try:
@@ -95,11 +100,36 @@ async def main(binary):
         check("server exits 0 on SIGTERM", code == 0, f"(exit {code})")
 
 
+async def idle_timeout(binary):
+    """A browser that sends nothing for --idle-timeout is told and disconnected (its session
+    then waits in its task, the timeout being a wait of the task's)."""
+    server = subprocess.Popen(
+        [binary, "--host", "127.0.0.1", "--port", "0", "--http-port", "0", "--idle-timeout", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        server.stdout.readline()
+        http = int(server.stdout.readline().split()[-1])
+        async with websockets.connect(f"ws://127.0.0.1:{http}/chat") as ws:
+            await expect(ws, "Welcome")
+            notice = await expect(ws, "sent nothing")
+            code = None
+            try:
+                await asyncio.wait_for(expect(ws, "never"), DEADLINE)
+            except websockets.ConnectionClosed as closed:
+                code = closed.rcvd.code if closed.rcvd else None
+            check("an idle WebSocket participant is told and closed (1000)", "sent nothing" in notice and code == 1000,
+                  f"({notice!r}, code {code})")
+    finally:
+        server.terminate()
+        server.wait(timeout=DEADLINE)
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: chat_websocket_test.py PATH/TO/ChatExample")
     started = time.monotonic()
     asyncio.run(main(sys.argv[1]))
+    asyncio.run(idle_timeout(sys.argv[1]))
     failed = results.count(False)
     print(f"chat_websocket_test: {len(results) - failed} passed, {failed} failed in {time.monotonic() - started:.1f} s")
     sys.exit(1 if failed else 0)

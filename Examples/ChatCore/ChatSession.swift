@@ -25,10 +25,29 @@ public struct ChatSession {
     /// Serves the participant until it leaves; then says goodbye where there is one to say,
     /// closes the connection and tells the room.
     ///
+    /// While the participant sends nothing, the session holds no task where its stream allows
+    /// (a browser: ``Participant/waitsWithoutTask(idleTimeout:resume:)``): this task ends, and
+    /// the next message starts another.
+    public func run() async {
+        guard !waitsIdle() else { return }
+        await serve()
+    }
+
+    /// Starts the session without waiting: it waits for the participant's first message
+    /// without a task where it can, else in a new task (as ``run()``).
+    public func start() {
+        guard !waitsIdle() else { return }
+        context.loop.spawn { [self] in await serve() }
+    }
+
+    private func waitsIdle() -> Bool {
+        participant.waitsWithoutTask(idleTimeout: configuration.idleTimeout) { [self] in await serve() }
+    }
+
     /// One function with the read inline, as in ``PlainSession/run()``: its frame sits under
     /// every idle participant's task, so everything else is in functions of their own.
     @inline(never)  // a frame of its own, not merged into its caller's (see DESIGN.md §6)
-    public func run() async {
+    private func serve() async {
         let departure: Departure
         while true {
             do {
@@ -57,6 +76,7 @@ public struct ChatSession {
                 departure = .tooSlow
                 break
             }
+            if waitsIdle() { return }
         }
         await leave(departure)
     }

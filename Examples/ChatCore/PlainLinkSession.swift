@@ -19,7 +19,27 @@ public struct PlainLinkSession {
     }
 
     /// Relays the participant's lines until it leaves, then closes it and tells the room.
+    ///
+    /// While the participant sends nothing, the session holds no task where its stream allows
+    /// (``Participant/waitsWithoutTask(idleTimeout:resume:)``): this task ends, and the next
+    /// message starts another.
     public func run() async {
+        guard !waitsIdle() else { return }
+        await serve()
+    }
+
+    /// Starts the session without waiting: it waits for the participant's first message
+    /// without a task where it can, else in a new task (as ``run()``).
+    public func start() {
+        guard !waitsIdle() else { return }
+        context.loop.spawn { [self] in await serve() }
+    }
+
+    private func waitsIdle() -> Bool {
+        participant.waitsWithoutTask(idleTimeout: context.configuration.idleTimeout) { [self] in await serve() }
+    }
+
+    private func serve() async {
         let departure: Departure
         while true {
             do {
@@ -45,6 +65,7 @@ public struct PlainLinkSession {
                 departure = .tooSlow
                 break
             }
+            if waitsIdle() { return }
         }
         guard !context.room.isClosing, context.room.dismiss(participant) else { return }
         participant.stream.close()

@@ -54,7 +54,7 @@ struct WebSocketEchoCommand: ParsableCommand {
                     let socket: WebSocket
                     do { socket = try await WebSocket.upgrade(client, options: settings) } catch { return }
                     do {
-                        for try await message in socket.messages {
+                        while let message = try await socket.receive() {
                             switch message {
                             case .text(let text): try await socket.send(text: text)
                             case .binary(let bytes): try await socket.send(binary: bytes)

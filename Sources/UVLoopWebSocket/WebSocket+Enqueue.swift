@@ -20,7 +20,8 @@ extension WebSocket {
     /// }
     /// ```
     public func enqueue(text: String, queueLimit: Int = .max) throws {
-        try enqueueMessage(.text, Bytes(text), queueLimit: queueLimit)
+        try sendText(text)
+        try checkQueue(limit: queueLimit)
     }
 
     /// Queues a text message given as UTF-8 bytes, as ``enqueue(text:queueLimit:)`` does,

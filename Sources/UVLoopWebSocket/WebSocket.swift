@@ -50,11 +50,14 @@ public final class WebSocket {
     /// The reason in the peer's close frame.
     public private(set) var closeReason = ""
 
-    private(set) var state = State.open
-    private var decoder: WebSocketFrameDecoder
-    private var assembler: WebSocketMessageAssembler
+    // @exclusivity(unchecked) below: a WebSocket is used on its loop's thread only, and no
+    // access to these spans a call that could reach them again (one receiver at a time), so the
+    // runtime's dynamic exclusivity checks cannot fire; they cost ~500 instructions a message.
+    @exclusivity(unchecked) private(set) var state = State.open
+    @exclusivity(unchecked) private var decoder: WebSocketFrameDecoder
+    @exclusivity(unchecked) private var assembler: WebSocketMessageAssembler
     private let deflater: WebSocketDeflater?
-    private var isReceiving = false
+    @exclusivity(unchecked) private var isReceiving = false
     private let finished: Event
     private var keepAlive: SpawnedTask?
     private var awaitingPong = false
@@ -105,18 +108,45 @@ public final class WebSocket {
     /// `CancellationError` if the task is cancelled (the connection stays open).
     /// Only one task may receive at a time; a second gets ``WebSocketError`` (`concurrentReceive`).
     public func receive() async throws -> Message? {
+        if case .message(let message) = try await receive(readingAtMost: .max) { return message }
+        return nil
+    }
+
+    /// What ``receiveAvailable()`` found.
+    public enum Availability: Sendable, Equatable {
+        /// A whole message.
+        case message(Message)
+        /// The connection is closed (see ``closeCode``).
+        case closed
+        /// The bytes received held no whole message (a ping, now answered, a pong, part of a
+        /// frame): wait for more with ``whenReadable(_:)``.
+        case pending
+    }
+
+    /// Like ``receive()``, but reads the stream at most once, and only if the frames already
+    /// received hold no message: called from the handler of ``whenReadable(_:)``, it never waits
+    /// for bytes, so a session woken by a ping can answer it and go back to waiting without a
+    /// task. Throws what ``receive()`` throws.
+    public func receiveAvailable() async throws -> Availability {
+        try await receive(readingAtMost: 1)
+    }
+
+    /// ``receive()``, reading the stream at most `reads` times.
+    @inline(__always)  // one async frame for receive(), not two: it runs once a message
+    private func receive(readingAtMost reads: Int) async throws -> Availability {
         guard !isReceiving else {
             throw WebSocketError(.concurrentReceive, peer: stream.description, "receive called while another task is receiving")
         }
         isReceiving = true
         defer { isReceiving = false }
+        var reads = reads
         while state != .closed {
             do {
                 while let frame = try decoder.nextFrame() {
                     guard let event = try assembler.receive(frame) else { continue }
                     switch event {
-                    case .text(let text): if state == .open { return .text(text) }
-                    case .binary(let bytes): if state == .open { return .binary(bytes) }
+                    case .text(let text): if state == .open { return .message(.text(text)) }
+                    case .binary(let bytes): if state == .open { return .message(.binary(bytes)) }
                     case .ping(let payload):
                         guard state == .open else { continue }
                         try writeFrame(.pong, payload)
@@ -133,27 +163,32 @@ public final class WebSocket {
                             try? writeFrame(.close, WebSocketMessageAssembler.closePayload(code: code, reason: ""))
                         }
                         await finish()
-                        return nil
+                        return .closed
                     }
                 }
-                // Text still arriving is checked now, so invalid UTF-8 fails before its frame ends.
-                let wanted = { (opcode: WebSocketOpcode, bits: UInt8) in
-                    self.assembler.wantsEarlyValidation(opcode: opcode, reservedBits: bits)
-                }
-                if state == .open, let partial = decoder.takePartialPayload(if: wanted) {
-                    try assembler.validatePartial(partial.bytes, opcode: partial.opcode)
+                // Text still arriving is checked now, so invalid UTF-8 fails before its frame ends
+                // (nothing to check when every byte received made whole frames, as usually).
+                if state == .open, decoder.bufferedByteCount > 0 {
+                    let wanted = { (opcode: WebSocketOpcode, bits: UInt8) in
+                        self.assembler.wantsEarlyValidation(opcode: opcode, reservedBits: bits)
+                    }
+                    if let partial = decoder.takePartialPayload(if: wanted) {
+                        try assembler.validatePartial(partial.bytes, opcode: partial.opcode)
+                    }
                 }
             } catch let error as WebSocketProtocolError {
                 await fail(code: error.closeCode, reason: error.reason)
                 throw WebSocketError(.protocolViolation, peer: stream.description, error.reason, closeCode: error.closeCode)
             }
+            guard reads > 0 else { return .pending }
+            reads -= 1
             let bytes: Bytes?
             do {
                 bytes = try await stream.read()
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                if state == .closed { return nil }
+                if state == .closed { return .closed }
                 closeCode = closeCode ?? .abnormalClosure
                 await finish()
                 throw error
@@ -161,18 +196,58 @@ public final class WebSocket {
             guard let bytes else {
                 closeCode = closeCode ?? .abnormalClosure
                 await finish()
-                return nil
+                return .closed
             }
             decoder.append(bytes)
         }
-        return nil
+        return .closed
+    }
+
+    /// True if bytes have arrived that ``receive()`` has not yet made into a message (a frame,
+    /// or part of one): a session that wants to wait without a task checks this first.
+    public var hasBufferedInput: Bool { decoder.bufferedByteCount > 0 }
+
+    /// Calls `handler` once, on the loop, when ``receive()`` has something new to work on:
+    /// bytes arrived, or the stream ended, failed or was closed. If it already has (bytes
+    /// buffered, or the connection closed), calls it at once. Returns `false` where the stream
+    /// cannot wait without a task (TLS): then nothing is called, receive in a task.
+    ///
+    /// It lets an idle session hold no task: end the task, and spawn one from `handler` that
+    /// calls ``receive()``. Pings that arrive meanwhile are answered by that ``receive()``,
+    /// which then waits in its task for the next message. See `ByteStream.whenReadable(_:)`.
+    ///
+    /// ```swift
+    /// func serve(_ socket: WebSocket) async {
+    ///     while let message = try? await socket.receive() {
+    ///         handle(message)
+    ///         if !socket.hasBufferedInput, socket.whenReadable({ loop.spawn { await serve(socket) } }) { return }
+    ///     }
+    /// }
+    /// ```
+    @discardableResult
+    public func whenReadable(_ handler: @escaping () -> Void) -> Bool {
+        if decoder.bufferedByteCount > 0 || state == .closed {
+            handler()
+            return true
+        }
+        return stream.whenReadable(handler)
     }
 
     /// Sends a text message, then waits while the stream's write queue is over its high water
     /// mark (backpressure). Throws ``WebSocketError`` (`notOpen`) once closing has begun.
     public func send(text: String) async throws {
-        try sendMessage(.text, Bytes(text))
+        try sendText(text)
         try await stream.drain()
+    }
+
+    /// Frames and queues a text message; never waits. A server frame without compression is
+    /// built straight from the string's UTF-8, without making `Bytes` of it first.
+    func sendText(_ text: String) throws {
+        guard role == .server, !compressesMessage(ofSize: text.utf8.count) else { return try sendMessage(.text, Bytes(text)) }
+        guard state == .open else { throw WebSocketError(.notOpen, peer: stream.description, "send after close") }
+        var text = text
+        let frame = text.withUTF8 { WebSocketFrameEncoder.encode(opcode: .text, payload: UnsafeRawBufferPointer($0)) }
+        try stream.write(frame)
     }
 
     /// Sends a binary message, then waits while the write queue is over its high water mark.

@@ -46,14 +46,19 @@ extension ChatServer {
             var options = WebSocket.Options()
             options.maxMessageSize = configuration.webSocketMaxMessageSize
             if configuration.webSocketCompression { options.compression = PerMessageDeflateOptions() }
-            return .webSocket(request, options: options) { [self] socket in
-                guard !room.isClosing else { return await socket.close(code: .goingAway) }
+            // The session runs on the HTTP connection's task until it waits for a message; then
+            // that task ends, and an idle browser holds none (PERFORMANCE.md, WebSocket).
+            return .adoptingWebSocket(request, options: options) { [self] socket in
+                guard !room.isClosing else {
+                    loop.spawn { await socket.close(code: .goingAway) }
+                    return
+                }
                 let link = WebSocketLineStream(socket, maxLineLength: configuration.maxLineLength, framer: lineFramer)
                 let participant = room.admit(link, kind: .websocket)
                 if configuration.isPlain {
-                    await PlainLinkSession(participant: participant, context: context).run()
+                    PlainLinkSession(participant: participant, context: context).start()
                 } else {
-                    await ChatSession(participant: participant, context: context).run()
+                    ChatSession(participant: participant, context: context).start()
                 }
             }
         }

@@ -24,6 +24,8 @@ public final class WebSocketLineStream: ByteStream {
 
     /// Frames the lines written; shared by the streams of one server.
     let framer: WebSocketLineFramer
+    /// What a wake-up (``whenLineAvailable(_:)``) received, for the next ``readLineBytes()``.
+    private var held: Result<WebSocket.Message?, any Error>?
 
     /// Wraps an open server-side WebSocket; `framer` is shared with the server's other browsers.
     public init(_ socket: WebSocket, maxLineLength: Int = 4096, framer: WebSocketLineFramer = WebSocketLineFramer()) {
@@ -44,7 +46,15 @@ public final class WebSocketLineStream: ByteStream {
     /// The next text message with a line feed appended; throws `LineTooLongError` for one over
     /// ``maxLineLength``. A binary message closes the socket with 1003 and ends the stream.
     public func readLineBytes() async throws -> Bytes? {
-        guard !isClosed, let message = try await socket.receive() else { return nil }
+        guard !isClosed else { return nil }
+        let message: WebSocket.Message?
+        if let held {
+            self.held = nil
+            message = try held.get()
+        } else {
+            message = try await socket.receive()
+        }
+        guard let message else { return nil }
         switch message {
         case .text(let text):
             if text.utf8.count > maxLineLength { throw LineTooLongError(limit: maxLineLength) }
@@ -53,6 +63,48 @@ public final class WebSocketLineStream: ByteStream {
             await socket.close(code: .unsupportedData, reason: "text messages only")
             return nil
         }
+    }
+
+    /// True if bytes of a message (or part of one) have arrived and not been read yet.
+    public var hasBufferedInput: Bool { socket.hasBufferedInput }
+
+    /// Calls `handler` once when ``readLineBytes()`` has something new to work on (see
+    /// `WebSocket.whenReadable(_:)`), at once if it already has; `false` over TLS.
+    @discardableResult
+    public func whenReadable(_ handler: @escaping () -> Void) -> Bool {
+        if isClosed || held != nil {
+            handler()
+            return true
+        }
+        return socket.whenReadable(handler)
+    }
+
+    /// Runs `resume` in a new task once ``readLineBytes()`` has a message, the end or an error
+    /// to return, without a task meanwhile: bytes that hold no message (a ping, answered here,
+    /// a pong) do not call it, and it goes on waiting. Returns `false` (and does nothing) where
+    /// the socket cannot wait without a task (TLS).
+    public func whenLineAvailable(_ resume: @escaping () async -> Void) -> Bool {
+        whenReadable { [self] in loop.spawn { await self.wake(resume) } }
+    }
+
+    /// Receives what arrived, without waiting for more; resumes the reader unless it was
+    /// nothing but control frames, in which case it waits again.
+    private func wake(_ resume: @escaping () async -> Void) async {
+        if !isClosed, held == nil {
+            do {
+                switch try await socket.receiveAvailable() {
+                case .message(let message): held = .success(message)
+                case .closed: held = .success(nil)
+                case .pending:
+                    // Part of a frame waits for the rest in the reader's task; nothing at all
+                    // waits without one.
+                    if !hasBufferedInput, whenLineAvailable(resume) { return }
+                }
+            } catch {
+                held = .failure(error)
+            }
+        }
+        await resume()
     }
 
     /// Sends `bytes`, less a trailing line terminator, as one text message; never waits (the

@@ -31,19 +31,47 @@ public enum WebSocketFrameEncoder {
 
     /// The whole frame, header and payload, in one run of bytes; masked with `maskingKey` if given.
     public static func encode(_ frame: WebSocketFrame, maskingKey: UInt32? = nil) -> Bytes {
-        let head = header(
-            opcode: frame.opcode, payloadLength: frame.payload.count, isFinal: frame.isFinal, reservedBits: frame.reservedBits,
-            maskingKey: maskingKey)
-        let total = head.count + frame.payload.count
+        frame.payload.withUnsafeBytes { payload in
+            encode(
+                opcode: frame.opcode, payload: payload, isFinal: frame.isFinal, reservedBits: frame.reservedBits,
+                maskingKey: maskingKey)
+        }
+    }
+
+    /// A frame of `payload`, header and payload in one run of bytes (one allocation, the
+    /// header written in place); masked with `maskingKey` if given. Lets a sender frame bytes
+    /// it holds in another form (a `String`'s UTF-8) without making `Bytes` of them first.
+    public static func encode(
+        opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer, isFinal: Bool = true, reservedBits: UInt8 = 0,
+        maskingKey: UInt32? = nil
+    ) -> Bytes {
+        let count = payload.count
+        let headerLength = 2 + (count < 126 ? 0 : count <= 0xFFFF ? 2 : 8) + (maskingKey == nil ? 0 : 4)
+        let total = headerLength + count
         let storage = ByteStorage.make(capacity: total)
         storage.withBase { base in
-            head.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: head.count) }
-            frame.payload.withUnsafeBytes { payload in
-                guard let source = payload.baseAddress, payload.count > 0 else { return }
-                (base + head.count).copyMemory(from: source, byteCount: payload.count)
-                if let key = maskingKey {
-                    WebSocketMasking.apply(key: key, to: UnsafeMutableRawBufferPointer(start: base + head.count, count: payload.count))
-                }
+            let maskBit: UInt8 = maskingKey == nil ? 0 : 0x80
+            base.storeBytes(of: (isFinal ? 0x80 : 0) | (reservedBits & 0x7) << 4 | opcode.rawValue, as: UInt8.self)
+            var at = 2
+            if count < 126 {
+                base.storeBytes(of: maskBit | UInt8(count), toByteOffset: 1, as: UInt8.self)
+            } else if count <= 0xFFFF {
+                base.storeBytes(of: maskBit | 126, toByteOffset: 1, as: UInt8.self)
+                base.storeBytes(of: UInt16(count).bigEndian, toByteOffset: 2, as: UInt16.self)
+                at = 4
+            } else {
+                base.storeBytes(of: maskBit | 127, toByteOffset: 1, as: UInt8.self)
+                base.storeBytes(of: UInt64(count).bigEndian, toByteOffset: 2, as: UInt64.self)
+                at = 10
+            }
+            if let key = maskingKey {
+                base.storeBytes(of: key.bigEndian, toByteOffset: at, as: UInt32.self)
+                at += 4
+            }
+            guard let source = payload.baseAddress, count > 0 else { return }
+            (base + at).copyMemory(from: source, byteCount: count)
+            if let key = maskingKey {
+                WebSocketMasking.apply(key: key, to: UnsafeMutableRawBufferPointer(start: base + at, count: count))
             }
         }
         return Bytes(storage: storage, offset: 0, count: total)

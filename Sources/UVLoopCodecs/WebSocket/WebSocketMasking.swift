@@ -4,21 +4,19 @@ public enum WebSocketMasking {
     /// bytes into the payload; returns nothing, the buffer is changed in place.
     public static func apply(key: UInt32, to buffer: UnsafeMutableRawBufferPointer, offset: Int = 0) {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return }
-        let keyBytes: [UInt8] = [
-            UInt8(key >> 24), UInt8(truncatingIfNeeded: key >> 16), UInt8(truncatingIfNeeded: key >> 8), UInt8(truncatingIfNeeded: key),
-        ]
+        // The key's bytes in wire order (k0 first), and the key as it lies in memory twice over:
+        // bytes k0 k1 k2 k3 k0 k1 k2 k3, whatever the machine's byte order. No array: this runs
+        // once per received frame.
+        let keyInMemory = UInt64(key.bigEndian)
+        let word = keyInMemory | keyInMemory << 32
+        func keyByte(_ position: Int) -> UInt8 { UInt8(truncatingIfNeeded: key >> UInt32(24 - 8 * (position & 3))) }
         var index = 0
         // Byte by byte until the key is aligned to the start, then eight bytes at a time.
         let count = buffer.count
         while index < count && (offset + index) & 3 != 0 {
-            base.storeBytes(
-                of: base.load(fromByteOffset: index, as: UInt8.self) ^ keyBytes[(offset + index) & 3], toByteOffset: index, as: UInt8.self)
+            let byte = base.load(fromByteOffset: index, as: UInt8.self)
+            base.storeBytes(of: byte ^ keyByte(offset + index), toByteOffset: index, as: UInt8.self)
             index += 1
-        }
-        // The key as it lies in memory: bytes k0 k1 k2 k3 k0 k1 k2 k3.
-        var word: UInt64 = 0
-        withUnsafeMutableBytes(of: &word) { raw in
-            for position in 0..<8 { raw[position] = keyBytes[position & 3] }
         }
         while index + 8 <= count {
             let value = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
@@ -26,8 +24,8 @@ public enum WebSocketMasking {
             index += 8
         }
         while index < count {
-            base.storeBytes(
-                of: base.load(fromByteOffset: index, as: UInt8.self) ^ keyBytes[(offset + index) & 3], toByteOffset: index, as: UInt8.self)
+            let byte = base.load(fromByteOffset: index, as: UInt8.self)
+            base.storeBytes(of: byte ^ keyByte(offset + index), toByteOffset: index, as: UInt8.self)
             index += 1
         }
     }

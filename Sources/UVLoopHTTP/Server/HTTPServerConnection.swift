@@ -68,12 +68,12 @@ final class HTTPServerConnection {
             isIdle = false
             let staysOpen = await respond(to: head)
             if let handler = takeOverHandler {
-                // The connection leaves the server: its timeouts and shutdown are the new owner's.
+                // The connection leaves the server: its timeouts, shutdown and close are the new
+                // owner's, which may keep it open after returning (a session waiting without a task).
                 takeOverHandler = nil
                 isHandedOver = true
                 server.remove(self)
                 await Self.takeOver(LoopBound((handler, stream, parser.takeBuffered())))
-                stream.close()
                 return
             }
             guard staysOpen, !server.isShuttingDown else {

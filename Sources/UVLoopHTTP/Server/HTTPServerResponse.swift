@@ -21,7 +21,8 @@ public struct HTTPServerResponse {
         case stream((HTTPResponseBodyWriter) async throws -> Void)
         /// No HTTP response from the server: the function takes the connection over (a protocol
         /// upgrade such as WebSocket), with the bytes the client sent after the request, and
-        /// writes what it answers itself; the connection closes when it returns.
+        /// writes what it answers itself. The stream is the function's from then on: it closes
+        /// it, when it returns or later (a session that waits without a task keeps it open).
         case takeOver((any ByteStream, Bytes) async -> Void)
     }
 
@@ -56,6 +57,7 @@ public struct HTTPServerResponse {
     /// ```swift
     /// router.get("/raw") { _, _ in
     ///     .takeOver { stream, leftover in
+    ///         defer { stream.close() }
     ///         try? stream.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: example\r\nConnection: Upgrade\r\n\r\n")
     ///         ...
     ///     }
