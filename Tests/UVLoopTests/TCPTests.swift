@@ -168,7 +168,8 @@ struct TCPTests {
             let reader = loop.spawn {
                 do { _ = try await server.read() } catch is CancellationError { outcome.append("cancelled") }
                 if Loop.current !== loop { outcome.append("OFF LOOP") }
-                if ContinuousClock.now - cancelledAt < .milliseconds(100) { outcome.append("promptly") } else { outcome.append("late \(ContinuousClock.now - cancelledAt)") }
+                let delay = ContinuousClock.now - cancelledAt
+                outcome.append(delay < .milliseconds(100) ? "promptly" : "late: \(delay)")
             }
             try await loop.sleep(for: .milliseconds(5))
             cancelledAt = .now
