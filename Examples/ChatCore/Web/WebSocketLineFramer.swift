@@ -6,8 +6,10 @@ import UVLoopWebSocket
 /// after the first gets the same frame bytes (`WebSocket.PreparedMessage`). Shared by all the
 /// ``WebSocketLineStream``s of one server, on its loop.
 public final class WebSocketLineFramer {
-    private var line = Bytes()
-    private var message: WebSocket.PreparedMessage?
+    // @exclusivity(unchecked): loop-thread-only, and `message(for:)` calls nothing that could
+    // reach these again, so the runtime's dynamic exclusivity checks cannot fire.
+    @exclusivity(unchecked) private var line = Bytes()
+    @exclusivity(unchecked) private var message: WebSocket.PreparedMessage?
 
     /// A framer with nothing kept yet.
     public init() {}

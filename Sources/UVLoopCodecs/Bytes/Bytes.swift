@@ -110,7 +110,9 @@ extension Bytes: RandomAccessCollection {
 
 extension Bytes: Equatable, Hashable {
     public static func == (lhs: Bytes, rhs: Bytes) -> Bool {
-        lhs.count == rhs.count
+        // The same slice of the same storage (a line written to many streams) needs no compare.
+        if lhs.storage === rhs.storage && lhs.offset == rhs.offset && lhs.count == rhs.count { return true }
+        return lhs.count == rhs.count
             && lhs.withUnsafeBytes { l in rhs.withUnsafeBytes { r in l.count == 0 || memcmp(l.baseAddress!, r.baseAddress!, l.count) == 0 }
             }
     }
