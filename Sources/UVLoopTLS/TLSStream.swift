@@ -262,22 +262,9 @@ public final class TLSStream: ByteStream {
         var signalled = signalled
         while true {
             if reader.bufferedByteCount > 0 || isAtEnd || readFailure != nil || isClosed { return true }
-            let result: TLSEngine.ReadResult
-            do {
-                result = try engine.read()
-            } catch {
-                readFailure = error
-                try? sendOutput()
-                return true
-            }
-            do { try sendOutput() } catch { writeFailure = writeFailure ?? error }
-            switch result {
-            case .plaintext(let bytes):
-                reader.append(bytes)
-                return true
-            case .closed:
-                receivedCloseNotify = true
-                isAtEnd = true
+            guard let record = try? readRecord() else { return true }
+            switch record {
+            case .plaintext, .closed:
                 return true
             case .needsInput:
                 guard let ciphertext = socket.readBuffered() else { return signalled }
@@ -285,6 +272,32 @@ public final class TLSStream: ByteStream {
                 signalled = false
             }
         }
+    }
+
+    /// One `SSL_read`: plaintext goes to `reader`, a `close_notify` ends the stream, and what
+    /// OpenSSL wrote meanwhile (an alert, a key update's answer) is sent; a failure to send shows
+    /// on the next write. A failed read is kept in `readFailure` and thrown.
+    @inline(__always)
+    private func readRecord() throws -> TLSEngine.ReadResult {
+        let result: TLSEngine.ReadResult
+        do {
+            result = try engine.read()
+        } catch {
+            readFailure = error
+            try? sendOutput()
+            throw error
+        }
+        do { try sendOutput() } catch { writeFailure = writeFailure ?? error }
+        switch result {
+        case .plaintext(let bytes):
+            reader.append(bytes)
+        case .closed:
+            receivedCloseNotify = true
+            isAtEnd = true
+        case .needsInput:
+            break
+        }
+        return result
     }
 
     /// Decrypts at least one more record into `reader`, or reaches the end of the stream.
@@ -295,23 +308,8 @@ public final class TLSStream: ByteStream {
         while true {
             if isClosed { throw closedError("read from") }
             if let readFailure { throw readFailure }
-            let result: TLSEngine.ReadResult
-            do {
-                result = try engine.read()
-            } catch {
-                readFailure = error
-                try? sendOutput()
-                throw error
-            }
-            // Reading may answer the peer (a key update); a failure to send shows on the next write.
-            do { try sendOutput() } catch { writeFailure = writeFailure ?? error }
-            switch result {
-            case .plaintext(let bytes):
-                reader.append(bytes)
-                return
-            case .closed:
-                receivedCloseNotify = true
-                isAtEnd = true
+            switch try readRecord() {
+            case .plaintext, .closed:
                 return
             case .needsInput:
                 let ciphertext: Bytes?
