@@ -53,6 +53,11 @@ public final class Federation {
     private var mustCheckRestart = false
     /// Nodes whose entries were found missing in the batch being delivered.
     private var gapNodes: [String] = []
+    /// When the participants were last told that history may be missing: a burst of gaps (a
+    /// short stream read while another process still appends) is told once, and logged each time.
+    private var lastMissingHistoryNotice: ContinuousClock.Instant?
+    /// The shortest time between two "may be missing" notices to the participants.
+    static let missingHistoryNoticeInterval = Duration.seconds(10)
     /// Remote lines read but not delivered yet: consecutive lines go out as one broadcast.
     private var pendingLines: [Bytes] = []
     /// The node of each remote name, by ``Nickname/key(_:)``.
@@ -384,9 +389,13 @@ public final class Federation {
         return nil
     }
 
-    /// Logs that remote history was lost and, in chat mode, tells the local participants.
+    /// Logs that remote history was lost and, in chat mode, tells the local participants (at most
+    /// once per ``missingHistoryNoticeInterval``).
     private func reportMissingHistory(_ reason: String) {
         log.warning("federation: \(reason); lines from the other processes may be missing")
+        let now = ContinuousClock.now
+        if let last = lastMissingHistoryNotice, now - last < Self.missingHistoryNoticeInterval { return }
+        lastMissingHistoryNotice = now
         if !room.isPlain { room.deliverRemote(ChatText.historyMayBeMissing) }
     }
 
