@@ -2,7 +2,8 @@
  * tls_chat_relay.c - raw-C libuv + OpenSSL baseline chat relay over TLS,
  * batched like chat_relay_batched.c.
  *
- * Same protocol, reads, line splitting and limits as chat_relay_batched.c,
+ * Same protocol, reads, line splitting and limits as chat_relay_batched.c
+ * (chat_lines.h),
  * behind TLS 1.2/1.3: every LF-terminated line of plaintext a client sends is
  * relayed, byte for byte, to every OTHER client whose handshake has finished;
  * lines longer than MAX_LINE bytes are dropped up to and including the next
@@ -17,76 +18,29 @@
  * OpenSSL runs over two memory BIOs per connection (tls_conn.h); its record
  * buffers are released while a connection is idle (SSL_MODE_RELEASE_BUFFERS).
  */
+#include "chat_lines.h"
 #include "tls_conn.h"
-
-#define MAX_LINE (64 * 1024)
-
-struct line {
-    unsigned refs;
-    unsigned len;
-    char data[];
-};
 
 struct client {
     struct tls_conn tls;        /* first member: (struct client *)handle */
     struct client *prev, *next;
     int linked;                 /* in the room (handshake finished, not dropped) */
-    struct line *part;          /* unfinished line, NULL if none */
-    unsigned part_cap;
-    int discarding;             /* dropping an over-long line until LF */
-    struct line **pending;      /* lines queued this iteration */
-    unsigned npending, pending_cap;
-    int dirty;                  /* on the dirty list */
+    struct line_splitter lines;
+    struct outbox out;          /* lines queued this iteration */
 };
 
 static uv_check_t flusher;
 static struct client *clients;  /* doubly-linked list of clients in the room */
 
-static struct client **dirty;   /* clients with pending lines, flushed in check */
-static unsigned ndirty, dirty_cap;
-
 static char *batch;             /* one recipient's pending lines, as one plaintext */
 static size_t batch_cap;
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n);
-    if (p == NULL) {
-        fprintf(stderr, "out of memory\n");
-        abort();
-    }
-    return p;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n);
-    if (p == NULL) {
-        fprintf(stderr, "out of memory\n");
-        abort();
-    }
-    return p;
-}
-
-static void line_unref(struct line *l)
-{
-    if (--l->refs == 0)
-        free(l);
-}
-
-static void release_pending(struct client *c)
-{
-    for (unsigned i = 0; i < c->npending; i++)
-        line_unref(c->pending[i]);
-    c->npending = 0;
-}
 
 static void on_close(uv_handle_t *h)
 {
     struct client *c = (struct client *)h;
-    release_pending(c);
-    free(c->pending);
-    free(c->part);
+    outbox_release(&c->out);
+    free(c->out.lines);
+    splitter_free(&c->lines);
     SSL_free(c->tls.ssl);       /* frees both BIOs */
     free(c);
 }
@@ -121,26 +75,26 @@ static void client_drop(struct client *c)
  * ciphertext to libuv as one uv_write. */
 static void flush_client(struct client *c)
 {
-    c->dirty = 0;
-    if (c->npending == 0)
+    c->out.dirty = 0;
+    if (c->out.n == 0)
         return;
     if (uv_is_closing((uv_handle_t *)&c->tls.tcp) || c->tls.finishing) {
-        release_pending(c);
+        outbox_release(&c->out);
         return;
     }
     size_t n = 0;
-    for (unsigned i = 0; i < c->npending; i++)
-        n += c->pending[i]->len;
+    for (unsigned i = 0; i < c->out.n; i++)
+        n += c->out.lines[i]->len;
     if (n > batch_cap) {
         batch_cap = n * 2;
         batch = xrealloc(batch, batch_cap);
     }
     n = 0;
-    for (unsigned i = 0; i < c->npending; i++) {
-        memcpy(batch + n, c->pending[i]->data, c->pending[i]->len);
-        n += c->pending[i]->len;
+    for (unsigned i = 0; i < c->out.n; i++) {
+        memcpy(batch + n, c->out.lines[i]->data, c->out.lines[i]->len);
+        n += c->out.lines[i]->len;
     }
-    release_pending(c);
+    outbox_release(&c->out);
     if (tls_send(&c->tls, batch, n) != 0)
         client_drop(c);
 }
@@ -155,35 +109,13 @@ static void on_check(uv_check_t *h)
 }
 
 /* Queues l to every client but sender; takes ownership of l (refs must be 1). */
-static void broadcast(struct client *sender, struct line *l)
+static void broadcast(void *sender, struct line *l)
 {
     for (struct client *c = clients; c != NULL; c = c->next) {
-        if (c == sender)
-            continue;
-        if (c->npending == c->pending_cap) {
-            c->pending_cap = c->pending_cap ? c->pending_cap * 2 : 16;
-            c->pending = xrealloc(c->pending, sizeof *c->pending * c->pending_cap);
-        }
-        c->pending[c->npending++] = l;
-        l->refs++;
-        if (!c->dirty) {
-            if (ndirty == dirty_cap) {
-                dirty_cap = dirty_cap ? dirty_cap * 2 : 1024;
-                dirty = xrealloc(dirty, sizeof *dirty * dirty_cap);
-            }
-            dirty[ndirty++] = c;
-            c->dirty = 1;
-        }
+        if (c != sender)
+            outbox_push(&c->out, c, l);
     }
     line_unref(l);   /* our own reference */
-}
-
-static struct line *line_new(unsigned cap)
-{
-    struct line *l = xmalloc(sizeof *l + cap);
-    l->refs = 1;
-    l->len = 0;
-    return l;
 }
 
 /* The handshake finished: the client joins the room. */
@@ -197,66 +129,11 @@ static void on_established(struct tls_conn *t)
     clients = c;
 }
 
-/* Plaintext from one client: line splitting identical to chat_relay_batched.c. */
+/* Plaintext from one client: split into lines as chat_relay_batched.c does. */
 static void on_plain(struct tls_conn *t, const char *data, size_t len)
 {
     struct client *c = (struct client *)t;
-    const char *p = data, *end = data + len;
-
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-
-        if (c->discarding) {
-            if (nl)
-                c->discarding = 0;
-            p += n;
-            continue;
-        }
-
-        size_t have = c->part ? c->part->len : 0;
-        if (have + n > MAX_LINE || (!nl && have + n == MAX_LINE)) {
-            free(c->part);
-            c->part = NULL;
-            c->part_cap = 0;
-            c->discarding = (nl == NULL);
-            p += n;
-            continue;
-        }
-
-        if (nl) {
-            struct line *l;
-            if (c->part) {
-                l = c->part;
-                if (l->len + n > c->part_cap)
-                    l = xrealloc(l, sizeof *l + l->len + n);
-                c->part = NULL;
-                c->part_cap = 0;
-            } else {
-                l = line_new((unsigned)n);
-            }
-            memcpy(l->data + l->len, p, n);
-            l->len += (unsigned)n;
-            broadcast(c, l);
-        } else {
-            if (c->part == NULL) {
-                unsigned cap = n < 256 ? 256 : (unsigned)n;
-                c->part = line_new(cap);
-                c->part_cap = cap;
-            } else if (c->part->len + n > c->part_cap) {
-                unsigned cap = c->part_cap * 2;
-                while (cap < c->part->len + n)
-                    cap *= 2;
-                if (cap > MAX_LINE)
-                    cap = MAX_LINE;
-                c->part = xrealloc(c->part, sizeof *c->part + cap);
-                c->part_cap = cap;
-            }
-            memcpy(c->part->data + c->part->len, p, n);
-            c->part->len += (unsigned)n;
-        }
-        p += n;
-    }
+    split_lines(&c->lines, data, len, broadcast, c);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -273,7 +150,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         client_drop(c);
     } else if (r > 0) {                 /* close_notify: leave the room, answer, close */
         client_unlink(c);
-        release_pending(c);
+        outbox_release(&c->out);
         tls_finish(&c->tls, on_close);
     }
 }

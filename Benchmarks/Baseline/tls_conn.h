@@ -14,26 +14,18 @@
  * and once the handshake is done both memory BIOs are replaced by empty ones:
  * their buffers keep the capacity of the handshake's flights otherwise.
  *
- * It also holds what both servers' main()s share: options, the listener,
- * signals, accepting a connection, the read buffer.
+ * It also holds what both servers' main()s share beyond server_common.h:
+ * the --cert and --key options, the context, accepting a connection.
  */
 #ifndef TLS_CONN_H
 #define TLS_CONN_H
 
-#include <uv.h>
+#include "server_common.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-
 #define TLS_PLAIN_BUF (64 * 1024)
-#define TLS_READ_BUF (64 * 1024)
-#define TLS_BACKLOG 4096
 
 /* The first member of each server's connection struct: (struct tls_conn *)handle. */
 struct tls_conn {
@@ -53,12 +45,7 @@ typedef void (*tls_plain_cb)(struct tls_conn *c, const char *data, size_t n);
 typedef void (*tls_established_cb)(struct tls_conn *c);
 
 static char tls_plain_buf[TLS_PLAIN_BUF];
-static char tls_read_buf[TLS_READ_BUF];
-static uv_loop_t *loop;
 static SSL_CTX *ctx;
-static uv_tcp_t tls_listener;
-static uv_signal_t tls_sig_int, tls_sig_term;
-static const char *tls_server_name;     /* "EchoServer", "ChatServer": the exit message */
 
 static void tls_fail(const char *what)
 {
@@ -240,13 +227,6 @@ static int tls_feed(struct tls_conn *c, const char *data, size_t n,
     return tls_flush(c);        /* e.g. the answer to a key update */
 }
 
-static void tls_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    (void)h;
-    (void)suggested;
-    *buf = uv_buf_init(tls_read_buf, sizeof tls_read_buf);
-}
-
 /* Accepts a connection into c (zeroed, its uv_tcp_t first) and starts reading.
  * On failure c is closed with close_cb, which must accept c->ssl == NULL. */
 static void tls_accept(uv_stream_t *srv, struct tls_conn *c, uv_read_cb on_read, uv_close_cb close_cb)
@@ -257,88 +237,40 @@ static void tls_accept(uv_stream_t *srv, struct tls_conn *c, uv_read_cb on_read,
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    if (uv_read_start((uv_stream_t *)&c->tcp, tls_on_alloc, on_read) != 0)
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
         uv_close((uv_handle_t *)&c->tcp, close_cb);
 }
 
-static void tls_on_signal(uv_signal_t *h, int signum)
+static const char *tls_cert, *tls_key;
+
+static int tls_option(const char *name, const char *value)
 {
-    (void)h;
-    (void)signum;
-    printf("%s exiting.\n", tls_server_name);
-    fflush(stdout);
-    exit(0);
+    if (strcmp(name, "--cert") == 0)
+        tls_cert = value;
+    else if (strcmp(name, "--key") == 0)
+        tls_key = value;
+    else
+        return 0;
+    return 1;
 }
 
-static void tls_raise_nofile(void)
+/* Both files given: loads the context (before the server listens). */
+static int tls_options_complete(void)
 {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            perror("setrlimit(RLIMIT_NOFILE)");
-    }
+    if (tls_cert == NULL || tls_key == NULL)
+        return 0;
+    ctx = tls_server_ctx(tls_cert, tls_key);
+    return 1;
 }
 
-static void tls_usage(const char *argv0)
-{
-    fprintf(stderr, "usage: %s --cert FILE --key FILE [--host ADDR] [--port N]\n", argv0);
-    exit(2);
-}
-
-/* Parses --cert, --key, --host and --port (default 3443), loads the context,
- * listens with on_connection and handles SIGINT/SIGTERM on the default loop;
- * prints "<name> starting up on port N (TLS)".  Exits on a bad option or a
- * failure; the caller then adds its own handles and runs the loop. */
+/* server_start with --cert and --key (both required; default port 3443), the
+ * context loaded before listening; prints "<name> starting up on port N (TLS)". */
 static void tls_server_start(int argc, char **argv, const char *name, uv_connection_cb on_connection)
 {
-    const char *host = "0.0.0.0", *cert = NULL, *key = NULL;
-    int port = 3443, r;
-    struct sockaddr_in addr;
-
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
-            host = argv[++i];
-        } else if (strcmp(argv[i], "--cert") == 0 && i + 1 < argc) {
-            cert = argv[++i];
-        } else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
-            key = argv[++i];
-        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-            char *e;
-            long v = strtol(argv[++i], &e, 10);
-            if (*e != '\0' || v < 0 || v > 65535)
-                tls_usage(argv[0]);
-            port = (int)v;
-        } else {
-            tls_usage(argv[0]);
-        }
-    }
-    if (cert == NULL || key == NULL)
-        tls_usage(argv[0]);
-
-    tls_server_name = name;
-    signal(SIGPIPE, SIG_IGN);
-    tls_raise_nofile();
-    ctx = tls_server_ctx(cert, key);
-
-    loop = uv_default_loop();
-    if ((r = uv_ip4_addr(host, port, &addr)) != 0) {
-        fprintf(stderr, "bad address %s: %s\n", host, uv_strerror(r));
-        exit(2);
-    }
-    uv_tcp_init(loop, &tls_listener);
-    if ((r = uv_tcp_bind(&tls_listener, (const struct sockaddr *)&addr, 0)) != 0 ||
-        (r = uv_listen((uv_stream_t *)&tls_listener, TLS_BACKLOG, on_connection)) != 0) {
-        fprintf(stderr, "listen on %s:%d: %s\n", host, port, uv_strerror(r));
-        exit(1);
-    }
-    uv_signal_init(loop, &tls_sig_int);
-    uv_signal_start(&tls_sig_int, tls_on_signal, SIGINT);
-    uv_signal_init(loop, &tls_sig_term);
-    uv_signal_start(&tls_sig_term, tls_on_signal, SIGTERM);
-
-    printf("%s starting up on port %d (TLS)\n", name, port);
-    fflush(stdout);
+    static const struct server_options options = {
+        "--cert FILE --key FILE ", " (TLS)", tls_option, tls_options_complete,
+    };
+    server_start(argc, argv, name, 3443, &options, on_connection);
 }
 
 #endif
