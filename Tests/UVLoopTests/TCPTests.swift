@@ -169,7 +169,9 @@ struct TCPTests {
                 do { _ = try await server.read() } catch is CancellationError { outcome.append("cancelled") }
                 if Loop.current !== loop { outcome.append("OFF LOOP") }
                 let delay = ContinuousClock.now - cancelledAt
-                outcome.append(delay < .milliseconds(100) ? "promptly" : "late: \(delay)")
+                // Promptly, not waiting for data that never comes: 2 s, as a loaded machine running
+                // every suite in parallel once took 0.2 s to run a loop that was ready.
+                outcome.append(delay < .seconds(2) ? "promptly" : "late: \(delay)")
             }
             try await loop.sleep(for: .milliseconds(5))
             cancelledAt = .now
