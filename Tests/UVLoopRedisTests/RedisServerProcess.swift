@@ -1,4 +1,8 @@
+import Synchronization
 import UVLoop
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A throwaway `redis-server` for tests: on a free loopback port, no persistence, stopped by the
 /// test. Reusable by any test target that talks to Redis.
@@ -25,15 +29,23 @@ final class RedisServerProcess {
         self.extraArguments = extraArguments
     }
 
-    /// Starts a server on a port nothing listens on (found by binding port 0 first) and returns
-    /// once it logs that it accepts connections.
+    /// Starts a server on a port nothing listens on and returns once it logs that it accepts
+    /// connections. The port comes from ``RedisTestPorts``: never one that another server of
+    /// this test process had (a test that kills and restarts its server keeps its port, and
+    /// another test's server must not take it meanwhile). A port taken by another process
+    /// between the check and the server's bind is skipped.
     static func start(on loop: Loop, extraArguments: [String] = []) async throws -> RedisServerProcess {
-        let probe = try TCPListener(host: "127.0.0.1", port: 0, on: loop)
-        let port = probe.port
-        probe.close()
-        let server = RedisServerProcess(loop: loop, port: port, extraArguments: extraArguments)
-        try await server.restart()
-        return server
+        var attempt = 0
+        while true {
+            attempt += 1
+            let server = RedisServerProcess(loop: loop, port: try RedisTestPorts.next(on: loop), extraArguments: extraArguments)
+            do {
+                try await server.restart()
+                return server
+            } catch let error as RedisServerError where error.description.contains("Address already in use") && attempt < 5 {
+                continue
+            }
+        }
     }
 
     /// Starts the server again on the same port (after ``kill()``), returning once it is ready.
@@ -78,6 +90,27 @@ final class RedisServerProcess {
         self.process = nil
         try? process.kill(signal)
         _ = try? await process.wait()
+    }
+}
+
+/// The ports of the test process's Redis servers: each handed out once, from a range below the
+/// kernel's ephemeral ports (32768 and up here), so neither another test's server nor an
+/// outgoing connection's local port takes a port a killed server is about to get back.
+enum RedisTestPorts {
+    private static let nextPort = Mutex(21_000 + Int(getpid() % 40) * 250)
+
+    /// A port no other server of this process had, that nothing listens on now.
+    static func next(on loop: Loop) throws -> Int {
+        while true {
+            let port = nextPort.withLock { port in
+                defer { port = port >= 30_999 ? 21_000 : port + 1 }
+                return port
+            }
+            if let probe = try? TCPListener(host: "127.0.0.1", port: port, on: loop) {
+                probe.close()
+                return port
+            }
+        }
     }
 }
 

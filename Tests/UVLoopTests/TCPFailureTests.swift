@@ -63,7 +63,9 @@ struct TCPFailureTests {
             return (outcome, ContinuousClock.now - start)
         }
         #expect(outcome == "cancelled")
-        #expect(elapsed < .seconds(2))
+        // Far below the kernel's own give-up (over a minute of SYN retries), and loose enough for
+        // a loaded machine running every suite at once (2.2 s seen).
+        #expect(elapsed < .seconds(10))
     }
 
     @Test("withTimeout bounds a connect that hangs")
