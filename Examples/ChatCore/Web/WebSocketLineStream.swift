@@ -7,8 +7,9 @@ import UVLoopWebSocket
 ///
 /// Writes never wait: each line goes out through `WebSocket.enqueue(_:queueLimit:)`, framed
 /// once for all browsers by the shared ``WebSocketLineFramer``, and the room's outbound bound
-/// (``bufferedWriteCount``) applies as for TCP. A binary message is refused: the
-/// socket is closed with 1003 (unsupported data) and the stream ends.
+/// (``bufferedWriteCount``) applies as for TCP. The room's broadcasts do not come through here:
+/// it hands them to all its browsers' sockets at once (`WebSocket.broadcast`, see ``Room``). A
+/// binary message is refused: the socket is closed with 1003 (unsupported data) and the stream ends.
 ///
 /// ```swift
 /// let socket = try await WebSocket.accept(stream, method: "GET", version: "HTTP/1.1", headers: fields)
