@@ -26,23 +26,27 @@ extension WebSocket {
         // Neither array allocates while empty: the usual room of plain browsers reading along.
         var framingOwn: [WebSocket] = []
         var overLimitSockets: [WebSocket] = []
-        // The shared-frame stream of each socket, by the socket's index (`nil`: skipped).
-        let streams = [Unmanaged<Stream>?](unsafeUninitializedCapacity: sockets.count) { streams, count in
+        // The shared-frame stream of each socket, by the socket's index (`nil`: skipped); on the
+        // stack for a room of up to ~100 browsers, so a line costs no allocation here.
+        withUnsafeTemporaryAllocation(of: Unmanaged<Stream>?.self, capacity: sockets.count) { streams in
             sockets.withUnsafeBufferPointer { all in
                 for index in all.indices {
                     // Unmanaged: `sockets` holds every socket for the whole call.
-                    streams[index] = Unmanaged.passUnretained(all[index])._withUnsafeGuaranteedRef { socket in
+                    let shared = Unmanaged.passUnretained(all[index])._withUnsafeGuaranteedRef { socket -> Unmanaged<Stream>? in
                         guard socket !== sender, socket.state == .open else { return nil }
                         if let shared = socket.sharedFrameStream { return shared }
                         framingOwn.append(socket)
                         return nil
                     }
+                    streams.initializeElement(at: index, to: shared)
                 }
             }
-            count = sockets.count
+            // Each socket holds its stream, and `sockets` each socket, until this returns.
+            Stream.broadcast(message.frame, toUnretained: UnsafeBufferPointer(streams), queueLimit: queueLimit) {
+                overLimitSockets.append(sockets[$0])
+            }
+            // `Unmanaged?` is a trivial type: nothing to deinitialize.
         }
-        // Each socket holds its stream, and `sockets` each socket, until this returns.
-        Stream.broadcast(message.frame, toUnretained: streams, queueLimit: queueLimit) { overLimitSockets.append(sockets[$0]) }
         for socket in framingOwn {
             do {
                 try socket.enqueue(message, queueLimit: queueLimit)

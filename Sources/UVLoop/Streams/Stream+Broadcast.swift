@@ -49,24 +49,24 @@ extension Stream {
     /// skipped), and calls `overLimit` with the index of each whose backlog is over `queueLimit`.
     ///
     /// The streams come unretained: the caller keeps each alive for the whole call.
-    package static func broadcast(_ bytes: Bytes, toUnretained streams: [Unmanaged<Stream>?], queueLimit: Int, overLimit: (Int) -> Void) {
+    package static func broadcast(
+        _ bytes: Bytes, toUnretained streams: UnsafeBufferPointer<Unmanaged<Stream>?>, queueLimit: Int, overLimit: (Int) -> Void
+    ) {
         guard bytes.count > 0 else { return }
         var overLimitIndices: [Int] = []
         var holder: Unmanaged<Stream>?
-        streams.withUnsafeBufferPointer { all in
-            for index in all.indices {
-                guard let target = all[index] else { continue }
-                let isOverLimit = target._withUnsafeGuaranteedRef { stream -> Bool in
-                    guard stream.isWritable else { return false }
-                    if holder == nil {
-                        stream.loop.assertOnLoop("broadcast")
-                        holder = target
-                    }
-                    stream.enqueue(borrowing: bytes)
-                    return stream.kernelBacklog > queueLimit
+        for index in streams.indices {
+            guard let target = streams[index] else { continue }
+            let isOverLimit = target._withUnsafeGuaranteedRef { stream -> Bool in
+                guard stream.isWritable else { return false }
+                if holder == nil {
+                    stream.loop.assertOnLoop("broadcast")
+                    holder = target
                 }
-                if isOverLimit { overLimitIndices.append(index) }
+                stream.enqueue(borrowing: bytes)
+                return stream.kernelBacklog > queueLimit
             }
+            if isOverLimit { overLimitIndices.append(index) }
         }
         // As above: one reference for every queue that borrowed the bytes.
         holder?._withUnsafeGuaranteedRef { $0.loop.holdUntilFlushed(bytes.storage) }
