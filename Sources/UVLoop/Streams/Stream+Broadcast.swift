@@ -54,6 +54,7 @@ extension Stream {
     ) {
         guard bytes.count > 0 else { return }
         var overLimitIndices: [Int] = []
+        // Unmanaged: the first stream written to, one of `streams`, which the caller keeps alive.
         var holder: Unmanaged<Stream>?
         for index in streams.indices {
             guard let target = streams[index] else { continue }
