@@ -73,6 +73,7 @@ let package = Package(
                 "ChatCore",
                 "ChatProtocol",
                 .product(name: "UVLoop", package: uvLoop),
+                .product(name: "UVLoopWebSocket", package: uvLoop),
                 .product(name: "UVLoopTestSupport", package: uvLoop),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -10,7 +10,11 @@
 #
 # TOOLS holds chatbench and malloc_count.so (make -C Benchmarks/chatbench OUT=TOOLS; make -C
 # Benchmarks/Baseline OUT=TOOLS). Environment: CONNS (1000), SENDERS (2), LOW (200), HIGH (600),
-# PORT (3190), KEEP (a folder to keep the callgrind.out files in; `callgrind_annotate` them).
+# PORT (3190), KEEP (a folder to keep the callgrind.out files in; `callgrind_annotate` them),
+# WS (a path, e.g. /chat: the participants are WebSocket clients on the server's `--http-port
+# PORT`, its line port being PORT+1; for `ChatExample`).
+#   WS=/chat CONNS=100 SENDERS=10 LOW=100 HIGH=300 scripts/callgrind_fanout.sh .build/tools \
+#       Examples/.build/release/ChatExample --plain
 # Prints one line: instructions and mallocs per delivery. Loopback only; every run is bounded.
 set -euo pipefail
 
@@ -24,6 +28,10 @@ high=${HIGH:-600}
 port=${PORT:-3190}
 work=$(mktemp -d)
 keep=${KEEP:-}
+ws=${WS:-}
+listen=(--port "$port")
+bench=()
+[ -n "$ws" ] && listen=(--port "$((port + 1))" --http-port "$port") && bench=(--ws "$ws")
 ulimit -n 20000
 pid=
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$work"' EXIT
@@ -37,14 +45,14 @@ run() {
     local msgs=$1 out=$work/callgrind.$1
     shift
     MALLOC_COUNT_FILE=$work/mallocs.$msgs LD_PRELOAD=$tools/malloc_count.so \
-        valgrind --tool=callgrind --callgrind-out-file="$out" "$server" --host 127.0.0.1 --port "$port" "$@" \
+        valgrind --tool=callgrind --callgrind-out-file="$out" "$server" --host 127.0.0.1 "${listen[@]}" "$@" \
         >"$work/server.$msgs.log" 2>&1 &
     pid=$!
     for _ in $(seq 600); do is_listening "$port" && break; sleep 0.1; done
     is_listening "$port" || { echo "server did not listen" >&2; tail -5 "$work/server.$msgs.log" >&2; exit 1; }
     local line
     line=$(timeout 600 "$tools/chatbench" fanout --port "$port" --conns "$conns" --senders "$senders" \
-        --msgs "$msgs" --timeout 500 2>/dev/null | tail -1) || true
+        --msgs "$msgs" --timeout 500 "${bench[@]}" 2>/dev/null | tail -1) || true
     local mallocs
     mallocs=$(python3 -c 'import struct,sys; print(struct.unpack("<Q", open(sys.argv[1], "rb").read(8))[0])' \
         "$work/mallocs.$msgs")
@@ -60,7 +68,7 @@ run() {
 
 read -r ir1 m1 d1 < <(run "$low" "$@")
 read -r ir2 m2 d2 < <(run "$high" "$@")
-awk -v i1="$ir1" -v i2="$ir2" -v m1="$m1" -v m2="$m2" -v d1="$d1" -v d2="$d2" -v s="$(basename "$server") $*" 'BEGIN {
+awk -v i1="$ir1" -v i2="$ir2" -v m1="$m1" -v m2="$m2" -v d1="$d1" -v d2="$d2" -v s="$(basename "$server") $*${ws:+ ws=$ws}" 'BEGIN {
     d = d2 - d1
     if (d <= 0) { print "no extra deliveries: " d1 " then " d2 > "/dev/stderr"; exit 1 }
     printf "callgrind_fanout server=\"%s\" deliveries=%d instructions_per_delivery=%.1f mallocs_per_delivery=%.4f\n",

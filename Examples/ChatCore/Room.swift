@@ -1,5 +1,6 @@
 import Logging
 import UVLoop
+import UVLoopWebSocket
 
 /// Why ``Room/rename(_:to:)`` refused a name; nothing changed.
 public enum RenameRefusal: Error, Sendable, Equatable, CustomStringConvertible {
@@ -66,7 +67,12 @@ public final class Room {
     /// Every TCP connection present with its participant (`nil` for a bare stream): the
     /// broadcast fast path walks these.
     private var roster = Roster<TCPStream, Participant>()
-    /// The participants over other streams (TLS, WebSocket), written to a line at a time.
+    /// The browser participants by their WebSocket: a line is framed once for them all and
+    /// queued on each socket's stream as a line is on a TCP stream (`WebSocket.broadcast`).
+    private var browsers = Roster<WebSocket, Participant>()
+    /// Frames the lines broadcast to ``browsers``.
+    private let browserFramer = WebSocketLineFramer()
+    /// The participants over other streams (TLS), written to a line at a time.
     private var links = Roster<Participant, Void>()
     private var byName: [String: Participant] = [:]
     private var nextGuestNumber = 1
@@ -109,24 +115,28 @@ public final class Room {
     }
 
     /// The number of connections present, of every kind.
-    public var count: Int { roster.count + links.count }
+    public var count: Int { roster.count + browsers.count + links.count }
 
     /// Every TCP connection present, participants' and bare streams', in no particular order:
     /// the broadcast fast path touches only these.
     public var streams: [TCPStream] { roster.elements }
 
     /// The participants present over other streams than TCP (TLS, WebSocket).
-    public var linkedParticipants: [Participant] { links.elements }
+    public var linkedParticipants: [Participant] { links.elements + browserParticipants }
+
+    /// The browser participants present, in no particular order.
+    private var browserParticipants: [Participant] { browsers.allCompanions.compactMap { $0 } }
 
     /// The participants present of `kind`.
     public func count(of kind: ParticipantKind) -> Int {
-        kind == .tcp ? roster.count : links.elements.reduce(0) { $0 + ($1.kind == kind ? 1 : 0) }
+        if kind == .tcp { return roster.count }
+        return links.elements.reduce(kind == .websocket ? browsers.count : 0) { $0 + ($1.kind == kind ? 1 : 0) }
     }
 
     /// The participants present (admitted with ``admit(_:)``), in order of arrival. Sorts them:
     /// O(n log n); ``earliestParticipants(_:)`` is cheaper for a few.
     public var participants: [Participant] {
-        (roster.allCompanions.compactMap { $0 } + links.elements).sorted { $0.arrival < $1.arrival }
+        (roster.allCompanions.compactMap { $0 } + linkedParticipants).sorted { $0.arrival < $1.arrival }
     }
 
     /// The first `limit` participants present in order of arrival: O(n) for a small `limit`.
@@ -136,7 +146,7 @@ public final class Room {
         // and cost one comparison.
         var earliest: [Participant] = []
         earliest.reserveCapacity(limit + 1)
-        for case let participant? in roster.allCompanions + links.elements.map(Optional.some) {
+        for case let participant? in roster.allCompanions + browsers.allCompanions + links.elements.map(Optional.some) {
             if earliest.count == limit, let last = earliest.last, last.arrival < participant.arrival { continue }
             let index = earliest.firstIndex { $0.arrival > participant.arrival } ?? earliest.endIndex
             earliest.insert(participant, at: index)
@@ -156,8 +166,9 @@ public final class Room {
 
     /// Adds the connection as a participant named `guest-N`: in chat mode welcomes it and tells
     /// the others (or counts it for the next summary, in a large room); in plain mode prints
-    /// `Participant joined chat.`. A `TCPStream` joins the broadcast fast path; any other
-    /// stream (TLS, a WebSocket's lines) is written to a line at a time, under the same bound.
+    /// `Participant joined chat.`. A `TCPStream` joins the broadcast fast path, a browser (a
+    /// ``WebSocketLineStream``) the WebSocket one; any other stream (TLS) is written to a line
+    /// at a time, under the same bound.
     @discardableResult
     public func admit(_ stream: any ByteStream, kind: ParticipantKind = .tcp) -> Participant {
         var name = "guest-\(nextGuestNumber)"
@@ -171,6 +182,8 @@ public final class Room {
         let participant = Participant(stream: stream, kind: kind, name: name, arrival: arrivals, limiter: limiter)
         if let tcp = participant.tcp {
             roster.insert(tcp, participant)
+        } else if let browser = stream as? WebSocketLineStream {
+            browsers.insert(browser.socket, participant)
         } else {
             links.insert(participant, ())
         }
@@ -217,6 +230,8 @@ public final class Room {
         participant.isPresent = false
         if let tcp = participant.tcp {
             roster.remove(tcp)
+        } else if let browser = participant.stream as? WebSocketLineStream {
+            browsers.remove(browser.socket)
         } else {
             links.remove(participant)
         }
@@ -339,8 +354,8 @@ public final class Room {
 
     /// Writes lines from other processes, in order, to every participant: one `Stream.broadcast`
     /// of them all (one queued chunk per TCP participant rather than one per line). Each chunk
-    /// may hold several newline-terminated lines; other streams (WebSocket, TLS) get one write
-    /// per line, as each line is a message there.
+    /// may hold several newline-terminated lines; other streams (WebSocket, TLS) get one
+    /// message per line.
     func deliverRemote(_ chunks: [Bytes]) {
         guard !isClosing, let first = chunks.first else { return }
         var all = first
@@ -352,7 +367,7 @@ public final class Room {
         }
         count(all, from: false, lines: Room.lineCount(in: all))
         Stream.broadcast(all, to: roster.elements, except: nil, queueLimit: maxQueuedBytes) { overBound.append($0) }
-        if !links.elements.isEmpty {
+        if hasLinks {
             for line in Room.lines(in: all) { relayToLinks(line, except: nil) }
         }
         if !overBound.isEmpty || !overBoundLinks.isEmpty { disconnectSlowReaders() }
@@ -386,8 +401,10 @@ public final class Room {
     private func deliver(_ line: Bytes, except sender: Participant?) {
         guard !isClosing else { return }
         count(line, from: sender != nil)
-        Stream.broadcast(line, to: roster.elements, except: sender?.tcp, queueLimit: maxQueuedBytes) { overBound.append($0) }
-        if !links.elements.isEmpty { relayToLinks(line, except: sender) }
+        if !roster.elements.isEmpty {
+            Stream.broadcast(line, to: roster.elements, except: sender?.tcp, queueLimit: maxQueuedBytes) { overBound.append($0) }
+        }
+        if hasLinks { relayToLinks(line, except: sender) }
         if !overBound.isEmpty || !overBoundLinks.isEmpty { disconnectSlowReaders() }
     }
 
@@ -402,7 +419,7 @@ public final class Room {
         count(line, from: sender != nil)
         // Closed or failed streams are skipped: their own tasks see that when they next read.
         Stream.broadcast(line, to: roster.elements, except: sender, queueLimit: maxQueuedBytes) { overBound.append($0) }
-        if !links.elements.isEmpty { relayToLinks(line, except: nil) }
+        if hasLinks { relayToLinks(line, except: nil) }
         if !overBound.isEmpty || !overBoundLinks.isEmpty { disconnectSlowReaders() }
     }
 
@@ -413,9 +430,21 @@ public final class Room {
         metrics.bytesOut += line.count * max(0, count - (hasSender ? 1 : 0))
     }
 
-    /// The slow path of a broadcast: a write per participant over a stream other than TCP, each
-    /// checked against the same bound. Those over it are disconnected after the broadcast.
+    /// True if participants over other streams than TCP are present.
+    private var hasLinks: Bool { !browsers.elements.isEmpty || !links.elements.isEmpty }
+
+    /// The rest of a broadcast after the TCP streams: the browsers' (one frame for all, see
+    /// ``browsers``), then a write per participant over another stream (TLS), each checked
+    /// against the same bound. Those over it are disconnected after the broadcast.
     private func relayToLinks(_ line: Bytes, except sender: Participant?) {
+        if !browsers.elements.isEmpty {
+            let skipped = sender?.kind == .websocket ? (sender?.stream as? WebSocketLineStream)?.socket : nil
+            WebSocket.broadcast(
+                browserFramer.message(for: line), to: browsers.elements, except: skipped, queueLimit: maxQueuedBytes
+            ) { socket in
+                if let participant = browsers.companion(of: socket) { overBoundLinks.append(participant) }
+            }
+        }
         for participant in links.elements where participant !== sender {
             if isOverBound(after: line, to: participant.stream) { overBoundLinks.append(participant) }
         }
@@ -473,7 +502,7 @@ public final class Room {
         guard !isClosing else { return }
         if let farewell {
             for stream in streams { try? stream.write(farewell) }
-            for participant in links.elements { try? participant.stream.write(farewell) }
+            for participant in linkedParticipants { try? participant.stream.write(farewell) }
         }
         isClosing = true
     }
@@ -481,7 +510,7 @@ public final class Room {
     /// Disconnects everyone present (at shutdown).
     public func disconnectAll(_ departure: Departure) {
         let (connections, members) = roster.removeAll()
-        let others = links.removeAll().elements
+        let others = links.removeAll().elements + browsers.removeAll().companions.compactMap { $0 }
         byName = [:]
         for participant in others {
             participant.isPresent = false

@@ -1,4 +1,5 @@
 import UVLoop
+import UVLoopWebSocket
 
 /// An object that a ``Roster`` can hold: it keeps its own index in the roster, so the roster
 /// finds and removes it in O(1) without a dictionary from objects to indices.
@@ -10,6 +11,14 @@ public protocol RosterMember: AnyObject {
 
 extension TCPStream: RosterMember {
     /// The stream's ``Stream/collectionIndex``: a room's streams are in one roster only.
+    public var rosterIndex: Int? {
+        get { collectionIndex }
+        set { collectionIndex = newValue }
+    }
+}
+
+extension WebSocket: RosterMember {
+    /// The socket's `collectionIndex`: a room's browsers are in one roster only.
     public var rosterIndex: Int? {
         get { collectionIndex }
         set { collectionIndex = newValue }

@@ -61,6 +61,13 @@ public final class WebSocket {
     private let finished: Event
     private var keepAlive: SpawnedTask?
     private var awaitingPong = false
+    /// See ``collectionIndex``; `UInt32.max` for none.
+    private var collectionSlot = UInt32.max
+    /// The stream as a `Stream` (TCP, a Unix socket) when this is a server end without
+    /// compression, so its messages' frames are the same bytes for every such socket: a
+    /// broadcast queues a ``PreparedMessage``'s frame on it like a line. `nil` otherwise.
+    /// Unmanaged: it is `stream`, which this socket holds strongly for its whole life.
+    let sharedFrameStream: Unmanaged<Stream>?
 
     /// A session over `stream` whose handshake is done; `leftover` holds bytes already read
     /// past the handshake (they are the first frames).
@@ -88,6 +95,7 @@ public final class WebSocket {
             decoder.allowedReservedBits = WebSocketFrame.rsv1
         }
         self.deflater = deflater
+        sharedFrameStream = role == .server && deflater == nil ? (stream as? Stream).map { .passUnretained($0) } : nil
         assembler = WebSocketMessageAssembler(maxMessageSize: options.maxMessageSize, inflater: inflater)
         finished = Event(on: stream.loop)
         if !leftover.isEmpty { decoder.append(leftover) }
@@ -96,6 +104,21 @@ public final class WebSocket {
 
     /// True until the closing handshake starts or the connection fails.
     public var isOpen: Bool { state == .open }
+
+    /// The socket's index in the collection its owner keeps it in, if the owner sets one (as
+    /// `Stream.collectionIndex`): with it, finding and removing the socket there costs O(1).
+    /// The WebSocket never reads it. `nil` until set; at most `UInt32.max - 1`.
+    public var collectionIndex: Int? {
+        get { collectionSlot == .max ? nil : Int(collectionSlot) }
+        set {
+            guard let newValue else {
+                collectionSlot = .max
+                return
+            }
+            precondition(newValue >= 0 && newValue < Int(UInt32.max), "collectionIndex \(newValue) out of range")
+            collectionSlot = UInt32(newValue)
+        }
+    }
 
     /// The messages, one per iteration, until the connection closes; see ``receive()``.
     public var messages: Messages { Messages(socket: self) }

@@ -1,10 +1,10 @@
 import UVLoop
 import UVLoopWebSocket
 
-/// Frames the room's lines for its browser participants, once per line: the room writes one
-/// line to each participant in turn, so the last line's message is kept and every browser
-/// after the first gets the same frame bytes (`WebSocket.PreparedMessage`). Shared by all the
-/// ``WebSocketLineStream``s of one server, on its loop.
+/// Frames lines for browser participants, once per line: the last line's message is kept, so
+/// a line written to several browsers in turn gets the same frame bytes
+/// (`WebSocket.PreparedMessage`). Shared by all the ``WebSocketLineStream``s of one server, on
+/// its loop; the ``Room`` keeps one for its broadcasts.
 public final class WebSocketLineFramer {
     // @exclusivity(unchecked): loop-thread-only, and `message(for:)` calls nothing that could
     // reach these again, so the runtime's dynamic exclusivity checks cannot fire.

@@ -7,8 +7,9 @@ import UVLoopWebSocket
 ///
 /// Writes never wait: each line goes out through `WebSocket.enqueue(_:queueLimit:)`, framed
 /// once for all browsers by the shared ``WebSocketLineFramer``, and the room's outbound bound
-/// (``bufferedWriteCount``) applies as for TCP. A binary message is refused: the
-/// socket is closed with 1003 (unsupported data) and the stream ends.
+/// (``bufferedWriteCount``) applies as for TCP. The room's broadcasts do not come through here:
+/// it hands them to all its browsers' sockets at once (`WebSocket.broadcast`, see ``Room``). A
+/// binary message is refused: the socket is closed with 1003 (unsupported data) and the stream ends.
 ///
 /// ```swift
 /// let socket = try await WebSocket.accept(stream, method: "GET", version: "HTTP/1.1", headers: fields)
@@ -61,10 +62,23 @@ public final class WebSocketLineStream: ByteStream {
         switch message {
         case .text(let text):
             if text.utf8.count > maxLineLength { throw LineTooLongError(limit: maxLineLength) }
-            return Bytes(text + "\n")
+            return WebSocketLineStream.line(text)
         case .binary:
             await socket.close(code: .unsupportedData, reason: "text messages only")
             return nil
+        }
+    }
+
+    /// `text`'s UTF-8 and a line feed, copied once: no `String` is made on the way (a browser's
+    /// line costs one allocation here, not three).
+    static func line(_ text: String) -> Bytes {
+        var text = text
+        return text.withUTF8 { utf8 in
+            withUnsafeTemporaryAllocation(byteCount: utf8.count + 1, alignment: 1) { line in
+                line.copyMemory(from: UnsafeRawBufferPointer(utf8))
+                line[utf8.count] = UInt8(ascii: "\n")
+                return Bytes(UnsafeRawBufferPointer(line))
+            }
         }
     }
 

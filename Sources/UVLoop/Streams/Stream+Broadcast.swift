@@ -41,3 +41,36 @@ extension Stream {
         for stream in overLimitStreams { overLimit(unsafeDowncast(stream, to: S.self)) }
     }
 }
+
+extension Stream {
+    /// ``broadcast(_:to:except:queueLimit:overLimit:)`` for a fan-out of another module of the
+    /// package over objects that carry a stream (`WebSocket.broadcast`: a server's sockets share
+    /// one frame of a message): writes `bytes` to each stream of `streams` (`nil` ones are
+    /// skipped), and calls `overLimit` with the index of each whose backlog is over `queueLimit`.
+    ///
+    /// The streams come unretained: the caller keeps each alive for the whole call.
+    package static func broadcast(
+        _ bytes: Bytes, toUnretained streams: UnsafeBufferPointer<Unmanaged<Stream>?>, queueLimit: Int, overLimit: (Int) -> Void
+    ) {
+        guard bytes.count > 0 else { return }
+        var overLimitIndices: [Int] = []
+        // Unmanaged: the first stream written to, one of `streams`, which the caller keeps alive.
+        var holder: Unmanaged<Stream>?
+        for index in streams.indices {
+            guard let target = streams[index] else { continue }
+            let isOverLimit = target._withUnsafeGuaranteedRef { stream -> Bool in
+                guard stream.isWritable else { return false }
+                if holder == nil {
+                    stream.loop.assertOnLoop("broadcast")
+                    holder = target
+                }
+                stream.enqueue(borrowing: bytes)
+                return stream.kernelBacklog > queueLimit
+            }
+            if isOverLimit { overLimitIndices.append(index) }
+        }
+        // As above: one reference for every queue that borrowed the bytes.
+        holder?._withUnsafeGuaranteedRef { $0.loop.holdUntilFlushed(bytes.storage) }
+        for index in overLimitIndices { overLimit(index) }
+    }
+}
