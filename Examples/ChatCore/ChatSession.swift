@@ -8,7 +8,7 @@ import UVLoop
 /// let participant = context.room.admit(stream)      // welcomed, announced
 /// loop.spawn { await ChatSession(participant: participant, context: context).run() }
 /// ```
-public struct ChatSession {
+public struct ChatSession: ParticipantSession {
     let participant: Participant
     let context: SessionContext
     private var room: Room { context.room }
@@ -29,25 +29,20 @@ public struct ChatSession {
     /// (a browser: ``Participant/waitsWithoutTask(idleTimeout:resume:)``): this task ends, and
     /// the next message starts another.
     public func run() async {
-        guard !waitsIdle() else { return }
-        await serve()
+        await runSession()
     }
 
     /// Starts the session without waiting: it waits for the participant's first message
     /// without a task where it can, else in a new task (as ``run()``).
     public func start() {
-        guard !waitsIdle() else { return }
-        context.loop.spawn { [self] in await serve() }
+        startSession()
     }
 
-    private func waitsIdle() -> Bool {
-        participant.waitsWithoutTask(idleTimeout: configuration.idleTimeout) { [self] in await serve() }
-    }
 
     /// One function with the read inline, as in ``PlainSession/run()``: its frame sits under
     /// every idle participant's task, so everything else is in functions of their own.
     @inline(never)  // a frame of its own, not merged into its caller's (see DESIGN.md §6)
-    private func serve() async {
+    func serve() async {
         let departure: Departure
         while true {
             do {

@@ -20,3 +20,31 @@ extension Participant {
         return link.whenLineAvailable(resume)
     }
 }
+
+/// A session serving one admitted participant (``ChatSession``, ``PlainLinkSession``): what
+/// they share is how a session waits while its participant is idle.
+protocol ParticipantSession {
+    var participant: Participant { get }
+    var context: SessionContext { get }
+    /// Serves the participant until it leaves, or until it waits without a task.
+    func serve() async
+}
+
+extension ParticipantSession {
+    /// Serves the participant in the calling task, unless it can wait without one.
+    func runSession() async {
+        guard !waitsIdle() else { return }
+        await serve()
+    }
+
+    /// Waits for the participant's first message without a task where it can, else in a new task.
+    func startSession() {
+        guard !waitsIdle() else { return }
+        context.loop.spawn { [self] in await serve() }
+    }
+
+    /// Whether the participant now waits without a task (and ``serve()`` resumes on its next message).
+    func waitsIdle() -> Bool {
+        participant.waitsWithoutTask(idleTimeout: context.configuration.idleTimeout) { [self] in await serve() }
+    }
+}

@@ -8,7 +8,7 @@ import UVLoop
 /// ```swift
 /// await PlainLinkSession(participant: room.admit(link, kind: .websocket), context: context).run()
 /// ```
-public struct PlainLinkSession {
+public struct PlainLinkSession: ParticipantSession {
     let participant: Participant
     let context: SessionContext
 
@@ -24,22 +24,17 @@ public struct PlainLinkSession {
     /// (``Participant/waitsWithoutTask(idleTimeout:resume:)``): this task ends, and the next
     /// message starts another.
     public func run() async {
-        guard !waitsIdle() else { return }
-        await serve()
+        await runSession()
     }
 
     /// Starts the session without waiting: it waits for the participant's first message
     /// without a task where it can, else in a new task (as ``run()``).
     public func start() {
-        guard !waitsIdle() else { return }
-        context.loop.spawn { [self] in await serve() }
+        startSession()
     }
 
-    private func waitsIdle() -> Bool {
-        participant.waitsWithoutTask(idleTimeout: context.configuration.idleTimeout) { [self] in await serve() }
-    }
 
-    private func serve() async {
+    func serve() async {
         let departure: Departure
         while true {
             do {
