@@ -38,7 +38,6 @@ public struct ChatSession: ParticipantSession {
         startSession()
     }
 
-
     /// One function with the read inline, as in ``PlainSession/run()``: its frame sits under
     /// every idle participant's task, so everything else is in functions of their own.
     @inline(never)  // a frame of its own, not merged into its caller's (see DESIGN.md §6)

@@ -33,7 +33,6 @@ public struct PlainLinkSession: ParticipantSession {
         startSession()
     }
 
-
     func serve() async {
         let departure: Departure
         while true {
