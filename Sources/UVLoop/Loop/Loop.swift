@@ -54,6 +54,8 @@ public final class Loop: @unchecked Sendable {
     @exclusivity(unchecked) var nextWriteWaiterID = 0
     /// Streams with bytes queued this iteration, flushed after the ready tasks have run.
     @exclusivity(unchecked) private var streamsToFlush: [Stream] = []
+    /// Streams with bytes queued this iteration that flush before the others (``Stream/flushesFirst``).
+    @exclusivity(unchecked) private var streamsToFlushFirst: [Stream] = []
     /// The streams being flushed (swapped with `streamsToFlush`, so neither array is copied).
     @exclusivity(unchecked) private var streamsFlushing: [Stream] = []
     /// Actions to run before the next flush (``runBeforeFlush(_:)``), and the ones running.
@@ -235,7 +237,11 @@ public final class Loop: @unchecked Sendable {
 
     /// Queues `stream` to hand its written bytes to libuv after this round of tasks.
     func scheduleFlush(_ stream: Stream) {
-        streamsToFlush.append(stream)
+        if stream.flushesFirst {
+            streamsToFlushFirst.append(stream)
+        } else {
+            streamsToFlush.append(stream)
+        }
     }
 
     /// Runs `action` once, on the loop thread, after the tasks ready now have run and before the
@@ -257,8 +263,14 @@ public final class Loop: @unchecked Sendable {
             for action in beforeFlushRunning { action() }
             beforeFlushRunning.removeAll(keepingCapacity: true)
         }
-        while !streamsToFlush.isEmpty {
-            swap(&streamsToFlush, &streamsFlushing)
+        while true {
+            if !streamsToFlushFirst.isEmpty {
+                swap(&streamsToFlushFirst, &streamsFlushing)
+            } else if !streamsToFlush.isEmpty {
+                swap(&streamsToFlush, &streamsFlushing)
+            } else {
+                break
+            }
             for stream in streamsFlushing { stream.flushQueued() }
             streamsFlushing.removeAll(keepingCapacity: true)
         }
