@@ -28,9 +28,6 @@ final class RedisConnection {
     init(stream: any ByteStream, endpoint: String, limits: RESPDecoder.Limits) {
         self.stream = stream
         self.loop = stream.loop
-        // Commands are small and others wait on their replies: they go out before the bytes of a
-        // fan-out queued in the same iteration (a chat line to thousands of local sockets).
-        (stream as? Stream)?.flushesFirst = true
         self.endpoint = endpoint
         decoder = RESPDecoder(limits: limits)
     }

@@ -54,8 +54,6 @@ public final class Loop: @unchecked Sendable {
     @exclusivity(unchecked) var nextWriteWaiterID = 0
     /// Streams with bytes queued this iteration, flushed after the ready tasks have run.
     @exclusivity(unchecked) private var streamsToFlush: [Stream] = []
-    /// Streams with bytes queued this iteration that flush before the others (``Stream/flushesFirst``).
-    @exclusivity(unchecked) private var streamsToFlushFirst: [Stream] = []
     /// The streams being flushed (swapped with `streamsToFlush`, so neither array is copied).
     @exclusivity(unchecked) private var streamsFlushing: [Stream] = []
     /// Actions to run before the next flush (``runBeforeFlush(_:)``), and the ones running.
@@ -237,11 +235,7 @@ public final class Loop: @unchecked Sendable {
 
     /// Queues `stream` to hand its written bytes to libuv after this round of tasks.
     func scheduleFlush(_ stream: Stream) {
-        if stream.flushesFirst {
-            streamsToFlushFirst.append(stream)
-        } else {
-            streamsToFlush.append(stream)
-        }
+        streamsToFlush.append(stream)
     }
 
     /// Runs `action` once, on the loop thread, after the tasks ready now have run and before the
@@ -263,14 +257,8 @@ public final class Loop: @unchecked Sendable {
             for action in beforeFlushRunning { action() }
             beforeFlushRunning.removeAll(keepingCapacity: true)
         }
-        while true {
-            if !streamsToFlushFirst.isEmpty {
-                swap(&streamsToFlushFirst, &streamsFlushing)
-            } else if !streamsToFlush.isEmpty {
-                swap(&streamsToFlush, &streamsFlushing)
-            } else {
-                break
-            }
+        while !streamsToFlush.isEmpty {
+            swap(&streamsToFlush, &streamsFlushing)
             for stream in streamsFlushing { stream.flushQueued() }
             streamsFlushing.removeAll(keepingCapacity: true)
         }

@@ -24,11 +24,6 @@ public class Stream: HandleOwner {
     private var isReading = false
     private var isAtEnd = false
     @exclusivity(unchecked) private var isScheduled = false
-    /// True for a stream whose queued bytes go to the kernel before those of the loop's other
-    /// streams, each iteration: for a link that other processes wait on, such as a Redis
-    /// connection relaying a chat line, so that it does not queue behind a fan-out to thousands
-    /// of sockets in the same iteration. Set it on the loop thread.
-    @exclusivity(unchecked) public var flushesFirst = false
     private var readFailure: Int32 = 0
     @exclusivity(unchecked) private var writeFailure: Int32 = 0
     /// True once ``close()`` was called.
