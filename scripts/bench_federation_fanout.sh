@@ -13,7 +13,10 @@
 # runs `chatbench fanout --conns 300 --senders 10 --msgs MSGS` (closed loop) and
 # `fanout --conns 300 --senders 10 --rate 30 --msgs 150` (paced, ~90,000 deliveries/s).
 # TASKSET=1 (default): servers and redis-server on core 0, chatbench on core 1.
-# Prints medians and the ratios three / one; raw lines in OUT_DIR/federation_fanout.txt.
+# Prints medians and the ratios three / one; raw lines in OUT_DIR/federation_fanout.txt. Each
+# line also gives the CPU time of the servers and redis-server per delivery (user + system, from
+# /proc/PID/task/*/schedstat) and the deliveries per write system call of the servers
+# (/proc/PID/io syscw): less dependent on the machine's load than deliveries/s.
 # Bounded (chatbench --timeout 60 inside `timeout 120`); every process it starts is stopped by PID.
 set -euo pipefail
 
@@ -47,6 +50,8 @@ if [ "$TASKSET" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; 
 fi
 mode_args=(--flood-rate 0)
 [ "$MODE" = --plain ] && mode_args=(--plain)
+cpu_ns() { local t=0 pid f; for pid in "$@"; do for f in /proc/"$pid"/task/*/schedstat; do t=$((t + $(cut -d' ' -f1 "$f" 2>/dev/null || echo 0))); done; done; echo "$t"; }
+write_calls() { local t=0 pid; for pid in "$@"; do t=$((t + $(awk '/^syscw/ { print $2 }' "/proc/$pid/io"))); done; echo "$t"; }
 is_listening() {
     awk -v a="$(printf '0100007F:%04X' "$1")" '$2 == a && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp
 }
@@ -75,11 +80,21 @@ run() {
         [ "$blocked" -ge "$n" ] && break
         sleep 0.05
     done
+    local watched=("${PIDS[@]}")
+    [ "$n" -gt 1 ] && watched+=("$(cat "$WORK/redis/redis.pid")")
+    local cpu0 writes0
+    cpu0=$(cpu_ns "${watched[@]}") writes0=$(write_calls "${PIDS[@]}")
     local line status=0
     # shellcheck disable=SC2086
     line=$("${client_core[@]}" timeout 120 "$CHATBENCH" fanout --port "$(IFS=,; echo "${ports[*]}")" $args --timeout 60 \
         2>>"$WORK/chatbench.err" | tail -1) || status=$?
-    echo "round=$round config=$config test=$test exit=$status load=$(cut -d' ' -f1 /proc/loadavg) $line" | tee -a "$RAW" >&2
+    local cpu1 writes1 received
+    cpu1=$(cpu_ns "${watched[@]}") writes1=$(write_calls "${PIDS[@]}")
+    received=$(echo "$line" | sed -n 's/.* received=\([0-9]*\).*/\1/p')
+    local per
+    per=$(awk -v c=$((cpu1 - cpu0)) -v w=$((writes1 - writes0)) -v r="${received:-0}" \
+        'BEGIN { if (r > 0) printf "cpu_ns_per_delivery=%.1f deliveries_per_write=%.1f", c / r, (w > 0 ? r / w : 0) }')
+    echo "round=$round config=$config test=$test exit=$status load=$(cut -d' ' -f1 /proc/loadavg) $per $line" | tee -a "$RAW" >&2
     cleanup
 }
 
@@ -105,5 +120,9 @@ print(f"| figure (median of {len(rows) // 4} rounds) | one process | three proce
 print("|---|---|---|---|---|")
 print(f"| closed loop 300x10: deliveries/s | {one / 1e6:.2f} M | {three / 1e6:.2f} M | {three / one:.2f} | >= 0.6 |")
 print(f"| paced 300x10 @ 30/s each: p99 ms | {p_one / 1000:.1f} | {p_three / 1000:.1f} | +{(p_three - p_one) / 1000:.1f} ms | <= +2 ms |")
+c_one, c_three = med("one", "closed", "cpu_ns_per_delivery"), med("three", "closed", "cpu_ns_per_delivery")
+w_one, w_three = med("one", "closed", "deliveries_per_write"), med("three", "closed", "deliveries_per_write")
+print(f"| closed loop: CPU ns per delivery (servers + redis) | {c_one:.0f} | {c_three:.0f} | {c_three / c_one:.2f} | |")
+print(f"| closed loop: deliveries per write call (servers) | {w_one:.1f} | {w_three:.1f} | | |")
 print(f"| lost + duplicated + out of order, all runs | | | {lost} | 0 |")
 EOF

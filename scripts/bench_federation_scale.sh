@@ -16,6 +16,8 @@
 # sends one line: server 1 delivers it to its participants and appends it to the stream, the
 # others read it and deliver it to theirs. Every listener waits until each of its connections
 # has the line; the slowest listener's `max_us` is the time until the last participant had it.
+# Each listener keeps its connections open 5 s after it has the line (`--linger 5`): a listener
+# closing 16,667 connections at once kept its server busy while the others still waited.
 #   memory per participant = sum over servers of (RSS with everyone - RSS federated, empty) / N
 # (user-space memory only, as `chatbench hold`; the redis-server's RSS is reported separately).
 # MODE: `--plain` (default; the seed's protocol) or `default` (chat mode: names, presence).
@@ -24,6 +26,10 @@
 # issue's figure for the machine as a whole; needs a quiet machine to mean anything).
 # Bounded: every chatbench has --timeout and `timeout` around it; every process this script
 # starts is stopped by its PID on exit, also on Ctrl-C. Loopback only.
+# TRACE=1 runs each server under `strace -f --seccomp-bpf -ttt -e trace=read,epoll_wait,epoll_pwait`
+# (only those calls stop the server; its 100,000 writes run untraced) and prints, per round, a
+# timeline from the send: when each server read the line or the stream entry, when its fan-out
+# ended (its next epoll wait), and when its listener's first and last participant had the line.
 # Raw lines: OUT_DIR/federation_scale.txt (default Benchmarks/results).
 set -euo pipefail
 
@@ -36,6 +42,7 @@ SERVERS=${SERVERS:-6}
 PER_SERVER=${PER_SERVER:-16667}
 MODE=${MODE:---plain}
 TASKSET=${TASKSET:-1}
+TRACE=${TRACE:-0}
 PORT_BASE=${PORT_BASE:-21100}
 WORK=$(mktemp -d /tmp/bench_federation_scale.XXXXXX)
 RAW=$OUT/federation_scale.txt
@@ -64,11 +71,38 @@ if [ "$TASKSET" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; 
 fi
 mode_args=()
 [ "$MODE" = --plain ] && mode_args=(--plain)
+tracer=()
+[ "$TRACE" = 1 ] && tracer=(strace -f --seccomp-bpf -ttt -e trace=read,epoll_wait,epoll_pwait -e signal=none -s 0)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 ticks_of() { local t=0; for pid in "$@"; do t=$((t + $(cpu_ticks "$pid"))); done; echo "$t"; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 is_listening() {
     awk -v a="$(printf '0100007F:%04X' "$1")" '$2 == a && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp
+}
+
+# timeline ROUND: milliseconds from the send to each server's first read after it (the line, or
+# the XREAD reply), to the end of its fan-out (the epoll wait that follows), and to its
+# listener's first and last participant with the line (TRACE=1).
+timeline() {
+    python3 - "$1" "$WORK" "$SERVERS" <<'PY'
+import re, sys
+round_, work, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+sent = int(re.search(r"sent_at_us=(\d+)", open(f"{work}/send.out").read()).group(1)) / 1e6
+print(f"timeline round={round_} (ms after the send)", file=sys.stderr)
+for k in range(1, n + 1):
+    got = end = None
+    for line in open(f"{work}/server-{k}.strace"):
+        m = re.match(r"(?:\d+ +)?(\d+\.\d+) (\w+)\(", line)
+        if not m or float(m.group(1)) < sent: continue
+        t, call = float(m.group(1)), m.group(2)
+        if got is None and call == "read" and not re.search(r"= -1|= 0$", line): got = t
+        elif got is not None and call.startswith("epoll"): end = t; break
+    out = open(f"{work}/listen-{k}.out").read()
+    first = int(re.search(r"first_at_us=(\d+)", out).group(1)) / 1e6
+    last = int(re.search(r"last_at_us=(\d+)", out).group(1)) / 1e6
+    ms = lambda t: f"{(t - sent) * 1000:8.1f}" if t else "       -"
+    print(f"  server {k}: read {ms(got)}  fan-out done {ms(end)}  listener first {ms(first)}  last {ms(last)}", file=sys.stderr)
+PY
 }
 
 : >"$RAW"
@@ -79,7 +113,9 @@ for round in $(seq "$ROUNDS"); do
     servers=() ports=()
     for k in $(seq "$SERVERS"); do
         port=$((PORT_BASE + k - 1))
-        "${server_core[@]}" "$BIN/ChatExample" "${mode_args[@]}" --host 127.0.0.1 --port "$port" \
+        trace_out=()
+        [ "$TRACE" = 1 ] && trace_out=(-o "$WORK/server-$k.strace")
+        "${server_core[@]}" "${tracer[@]}" "${trace_out[@]}" "$BIN/ChatExample" "${mode_args[@]}" --host 127.0.0.1 --port "$port" \
             --redis "redis://127.0.0.1:$redis_port" --node "n$k" --log-level warning >"$WORK/server-$k.log" 2>&1 &
         servers+=($!) ports+=("$port")
         PIDS+=($!)
@@ -103,7 +139,7 @@ for round in $(seq "$ROUNDS"); do
     for k in $(seq "$SERVERS"); do
         : >"$WORK/listen-$k.err"
         "${client_core[@]}" timeout 900 "$CHATBENCH" listen --port "${ports[$((k - 1))]}" --conns "$PER_SERVER" \
-            --pid "${servers[$((k - 1))]}" --timeout 300 >"$WORK/listen-$k.out" 2>"$WORK/listen-$k.err" &
+            --pid "${servers[$((k - 1))]}" --timeout 300 --linger 5 >"$WORK/listen-$k.out" 2>"$WORK/listen-$k.err" &
         listeners+=($!)
         PIDS+=($!)
     done
@@ -119,6 +155,9 @@ for round in $(seq "$ROUNDS"); do
     redis_after=$(rss_kb "$redis_pid")
     load=$(cut -d' ' -f1 /proc/loadavg)
     server_t0=$(ticks_of "${servers[@]}" "$redis_pid")
+    listener_pids=()
+    for pid in "${listeners[@]}"; do listener_pids+=($(pgrep -P "$pid" || true)); done # chatbench under `timeout`
+    listen_t0=$(ticks_of "${listener_pids[@]}")
 
     "${client_core[@]}" timeout 30 "$CHATBENCH" send --port "${ports[0]}" --msgs 1 >"$WORK/send.out" 2>>"$WORK/send.err" || true
     server_t1=$(ticks_of "${servers[@]}" "$redis_pid")
@@ -128,10 +167,12 @@ for round in $(seq "$ROUNDS"); do
         server_t1=$(ticks_of "${servers[@]}" "$redis_pid")
         sleep 0.05
     done
+    listen_t1=$(ticks_of "${listener_pids[@]}") # they linger after printing: still there
     status=0
     for pid in "${listeners[@]}"; do wait "$pid" || status=1; done
     hz=$(getconf CLK_TCK)
     server_cpu=$(awk -v a="$server_t0" -v b="$server_t1" -v h="$hz" 'BEGIN { printf "%.2f", (b - a) / h }')
+    listener_cpu=$(awk -v a="$listen_t0" -v b="$listen_t1" -v h="$hz" 'BEGIN { printf "%.2f", (b - a) / h }')
     participants=0 reached=0 max_us=0 p99_max=0 accepted=0
     for k in $(seq "$SERVERS"); do
         line=$(tail -1 "$WORK/listen-$k.out")
@@ -151,8 +192,12 @@ for round in $(seq "$ROUNDS"); do
     echo "round=$round servers=$SERVERS mode=$MODE participants=$participants accepted=$accepted reached=$reached" \
         "missing=$((participants - 1 - reached)) last_ms=$(awk -v u="$max_us" 'BEGIN { printf "%.1f", u / 1000 }')" \
         "worst_p99_ms=$(awk -v u="$p99_max" 'BEGIN { printf "%.1f", u / 1000 }') kb_per_participant=$kb" \
-        "server_rss_mb=$((rss_after / 1024)) redis_kb_per_participant=$redis_kb server_cpu_s=$server_cpu load=$load exit=$status servers_died=$died" |
+        "server_rss_mb=$((rss_after / 1024)) redis_kb_per_participant=$redis_kb server_cpu_s=$server_cpu listener_cpu_s=$listener_cpu load=$load exit=$status servers_died=$died" |
         tee -a "$RAW" >&2
+    if [ "$TRACE" = 1 ]; then
+        timeline "$round"
+        mkdir -p "$OUT/trace-$round" && cp "$WORK"/server-*.strace "$WORK"/listen-*.out "$WORK"/send.out "$OUT/trace-$round/"
+    fi
     cleanup
 done
 

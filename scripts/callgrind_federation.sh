@@ -11,7 +11,9 @@
 # TOOLS holds chatbench (make -C Benchmarks/chatbench OUT=TOOLS). Environment: SERVERS (3),
 # CONNS (300), SENDERS (10), LOW (100), HIGH (300), PORT_BASE (3290), MODE (--plain),
 # REDIS_FLAGS (extra redis-server flags, e.g. "--stream-node-max-entries 16"),
-# KEEP (a folder to keep the callgrind.out files in; `callgrind_annotate` them).
+# KEEP (a folder to keep the callgrind.out files in; `callgrind_annotate` them), RUNS (1: how many
+# times each configuration is measured; runs of one build differ by up to ±15%, as a process's
+# instructions follow how many lines each loop iteration carries, so compare medians).
 # Prints one line per configuration: instructions per delivery (servers, redis, total) and
 # deliveries per socket write (uv_try_write2 calls: how many lines each write carries).
 # Loopback only; every run is bounded; every process it starts is stopped by PID.
@@ -99,13 +101,22 @@ run() {
     echo "$ir $rir $writes $(echo "$line" | grep -oE 'received=[0-9]+' | cut -d= -f2)"
 }
 
+runs=${RUNS:-1}
 for n in 1 "$servers"; do
-    read -r s1 r1 w1 d1 < <(run "$n" "$low")
-    read -r s2 r2 w2 d2 < <(run "$n" "$high")
-    awk -v n="$n" -v s1="$s1" -v s2="$s2" -v r1="$r1" -v r2="$r2" -v w1="$w1" -v w2="$w2" -v d1="${d1:-0}" -v d2="${d2:-0}" 'BEGIN {
-        d = d2 - d1
-        if (d <= 0) { print "no extra deliveries: " d1 " then " d2 > "/dev/stderr"; exit 1 }
-        printf "callgrind_federation servers=%d deliveries=%d server_instructions_per_delivery=%.1f redis_instructions_per_delivery=%.1f total=%.1f deliveries_per_socket_write=%.1f\n",
-            n, d, (s2 - s1) / d, (r2 - r1) / d, (s2 - s1 + r2 - r1) / d, (w2 > w1) ? d / (w2 - w1) : 0
-    }'
+    results=()
+    for _ in $(seq "$runs"); do
+        read -r s1 r1 w1 d1 < <(run "$n" "$low")
+        read -r s2 r2 w2 d2 < <(run "$n" "$high")
+        results+=("$(awk -v n="$n" -v s1="$s1" -v s2="$s2" -v r1="$r1" -v r2="$r2" -v w1="$w1" -v w2="$w2" -v d1="${d1:-0}" -v d2="${d2:-0}" 'BEGIN {
+            d = d2 - d1
+            if (d <= 0) { print "no extra deliveries: " d1 " then " d2 > "/dev/stderr"; exit 1 }
+            printf "callgrind_federation servers=%d deliveries=%d server_instructions_per_delivery=%.1f redis_instructions_per_delivery=%.1f total=%.1f deliveries_per_socket_write=%.1f\n",
+                n, d, (s2 - s1) / d, (r2 - r1) / d, (s2 - s1 + r2 - r1) / d, (w2 > w1) ? d / (w2 - w1) : 0
+        }')")
+        echo "${results[-1]}"
+    done
+    if [ "$runs" -gt 1 ]; then # the run with the median total
+        printf '%s\n' "${results[@]}" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^total=/) print substr($i, 7), $0 }' |
+            sort -n | awk -v m=$(((runs + 1) / 2)) 'NR == m { $1 = ""; print "median" $0 }'
+    fi
 done

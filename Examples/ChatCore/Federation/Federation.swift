@@ -170,6 +170,14 @@ public final class Federation {
     /// readers by its sequence numbers.
     private func writeEvents() async {
         guard (try? await connected.wait()) != nil, let redis else { return }
+        // The node's last appended number, read once, lets the first batch of lines skip the
+        // script too: without it a process's first line waited for `SCRIPT LOAD` and `EVALSHA`,
+        // two round trips, each behind this process's own fan-out (§12 of docs/DESIGN.md).
+        // `0` when there is none, as the script's empty `q`: it is below every number a reader
+        // has seen, so it tells of no gap.
+        if let reply = try? await redis.send(["GET", Bytes("\(prefix)last:\(settings.node)")]) {
+            lastAppended = reply.string.flatMap { Int($0) } ?? 0
+        }
         var failures = 0
         while !Task.isCancelled {
             if outbox.isEmpty {
@@ -354,10 +362,8 @@ public final class Federation {
                 }
                 let streams = try await redis.xread(after: [(streamKey, lastID ?? "0-0")], count: 512, block: .seconds(5))
                 for (_, entries) in streams {
-                    for entry in entries {
-                        lastID = entry.id
-                        deliver(entry)
-                    }
+                    for entry in entries { deliver(entry) }
+                    if let last = entries.last { lastID = last.id }
                 }
                 deliverPendingLines()
                 if !gapNodes.isEmpty {
