@@ -32,6 +32,7 @@ def check(condition, what):
     print(("ok   " if condition else "FAIL ") + what, flush=True)
     if not condition:
         failures.append(what)
+    return condition
 
 
 class Redis:
@@ -233,7 +234,10 @@ def main():
         servers += [t1, t2]
         check(t1.wait_federating() and t2.wait_federating(), "two servers in a room with a 1-event stream")
         w, r = Client(t1), Client(t2)
-        check(nick(w, "writer") and r.expect("is now known as writer") is not None, "T2 reads T1's events")
+        renamed = nick(w, "writer")
+        if not check(renamed and r.expect("is now known as writer") is not None, f"T2 reads T1's events (renamed: {renamed})"):
+            print("   writer saw:", w.seen[-5:], "\n   reader saw:", r.seen[-5:])
+            print("   T1 log:", "".join(t1.log[-10:]), "   T2 log:", "".join(t2.log[-10:]), sep="\n")
         for i in range(100):
             w.send(f"line {i}")
         got = r.lines_with("writer: line", 100, 15)

@@ -23,6 +23,11 @@ launch() {
         --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" "$@"
     for _ in $(seq 200); do
         if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = "PONG" ]; then
+            # Ours, not another process's server that holds the port (ours then failed to bind).
+            if [ "$(redis-cli -p "$port" info server | tr -d '\r' | sed -n 's/^process_id://p')" != "$(cat "$dir/redis.pid" 2>/dev/null)" ]; then
+                echo "redis_server.sh: port $port is another redis-server's; log: $dir/redis.log" >&2
+                return 1
+            fi
             echo "$port"
             return 0
         fi
@@ -43,11 +48,25 @@ signal_and_wait() {
 
 case "$command" in
     start)
-        port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-        echo "$port" > "$dir/port"
+        # A free port below the ephemeral range (32768 and up), so that while a test has killed
+        # its server no outgoing connection's local port takes the port it restarts on.
         : > "$dir/flags"
         if (($#)); then printf '%s\n' "$@" > "$dir/flags"; fi
-        launch "$port" "$@"
+        for _ in 1 2 3 4 5; do
+            port=$(python3 -c 'import random, socket
+while True:
+    port = random.randrange(13000, 18000)
+    try:
+        socket.socket().bind(("127.0.0.1", port))
+        print(port)
+        break
+    except OSError:
+        pass')
+            echo "$port" > "$dir/port"
+            if launch "$port" "$@"; then exit 0; fi
+            signal_and_wait KILL
+        done
+        exit 1
         ;;
     restart)
         mapfile -t flags < "$dir/flags"
