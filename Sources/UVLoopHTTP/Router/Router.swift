@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// Routes requests by method and path to handlers; paths may hold parameters (`:id`) and end
 /// in a wildcard (`*`).
 ///
@@ -33,6 +39,10 @@ public struct Router {
 
     /// Routes without parameters, by path.
     private var exact: [Substring: [Route]] = [:]
+    /// The same routes, with their paths as bytes: while they are few, a request's path is
+    /// compared with each (no `String`, no hashing). Empty past ``maxListedPaths``.
+    private var exactList: [(path: [UInt8], routes: [Route])] = []
+    private static let maxListedPaths = 16
     private var patterns: [Route] = []
 
     /// Answers requests no route matches (default: 404, `not found`).
@@ -51,7 +61,9 @@ public struct Router {
         let route = Route(method: method, segments: segments, handler: handler)
         let isExact = segments.allSatisfy { if case .literal = $0 { true } else { false } }
         if isExact {
-            exact[Substring(Self.normalized(path)), default: []].append(route)
+            let key = Self.normalized(path)
+            exact[Substring(key), default: []].append(route)
+            exactList = exact.count > Self.maxListedPaths ? [] : exact.map { (Array($0.key.utf8), $0.value) }
         } else {
             patterns.append(route)
         }
@@ -82,7 +94,12 @@ public struct Router {
     /// Not async, so the server can call the handler itself, without `handle`'s frame and the
     /// executor checks at its entry and after the handler returns.
     func resolve(_ request: HTTPServerRequest, context: HTTPRequestContext) -> (Handler, HTTPRequestContext) {
-        let method = request.head.method
+        let method = request.method
+        if !exactList.isEmpty, let index = request.withPathBytes({ exactIndex(of: $0) }),
+            let pick = Self.pick(exactList[index].routes, method: method)
+        {
+            return (exactList[index].routes[pick].handler, context)
+        }
         let path = request.path
         var allowed: [HTTPRequest.Method] = []
         if let routes = exact[path]
@@ -106,6 +123,19 @@ public struct Router {
         if allowed.isEmpty { return (notFound, context) }
         let allow = allowed.map(\.rawValue).joined(separator: ", ")
         return ({ _, _ in Self.methodNotAllowed(allow: allow) }, context)
+    }
+
+    /// The position in ``exactList`` of `path`, compared byte for byte; nil leaves the request
+    /// to the general search (which also normalises the path).
+    private func exactIndex(of path: UnsafeRawBufferPointer) -> Int? {
+        for index in exactList.indices {
+            // Force-unwraps: both buffers hold the same count of bytes, more than zero.
+            let found = exactList[index].path.withUnsafeBytes { candidate in
+                candidate.count == path.count && (path.count == 0 || memcmp(candidate.baseAddress!, path.baseAddress!, path.count) == 0)
+            }
+            if found { return index }
+        }
+        return nil
     }
 
     private static func methodNotAllowed(allow: String) -> HTTPServerResponse {

@@ -1,6 +1,8 @@
 /// Turns a parsed head into an `HTTPRequest`: `Host` becomes the authority, the target the path.
 enum HTTPRequestConversion {
-    static func request(from head: HTTPRawHead) throws -> HTTPRequest {
+    /// Cannot fail: the parser accepted only token characters in field names (what
+    /// `HTTPField.Name` checks), and `method` was converted before.
+    static func request(from head: HTTPRawHead, method: HTTPRequest.Method) -> HTTPRequest {
         var fields = HTTPFields()
         var authority: String?
         for raw in head.fields {
@@ -10,11 +12,11 @@ enum HTTPRequestConversion {
             }
             // Reserved at the first field that is kept: a request with only `Host` allocates none.
             if fields.isEmpty { fields.reserveCapacity(head.fields.count) }
-            guard let name = HTTPField.Name(raw.name.string) else { throw HTTPServerError("invalid field name") }
+            // Never nil (see above); a name it refused would be left out rather than trapping.
+            guard let name = HTTPField.Name(raw.name.string) else { continue }
             fields.append(raw.value.withUnsafeBytes { HTTPField(name: name, lenientValue: $0) })
         }
-        return HTTPRequest(
-            method: try method(head.method), scheme: nil, authority: authority, path: head.target.string, headerFields: fields)
+        return HTTPRequest(method: method, scheme: nil, authority: authority, path: head.target.string, headerFields: fields)
     }
 
     static func method(_ bytes: Bytes) throws -> HTTPRequest.Method {

@@ -33,6 +33,8 @@ final class HTTPServerConnection {
     private var wakeUp: UnsafeContinuation<Bool, Never>?
     /// The server tick at which that wait began.
     private var waitTick = 0
+    /// The current request's `HTTPRequest`, once a handler asked for it.
+    private var cachedHead: HTTPRequest?
     /// Set by a response that takes the connection over; run then hands it the stream.
     private var takeOverHandler: ((any ByteStream, Bytes) async -> Void)?
 
@@ -136,7 +138,7 @@ final class HTTPServerConnection {
     /// Reads until a whole head has arrived; `nil` if the client closed between requests.
     private nonisolated(nonsending) func readHead() async throws -> HTTPRawHead? {
         while true {
-            if case .head(let head) = try parser.next() { return head }
+            if let head = try parser.nextHead() { return head }
             let next: Bytes?
             if let buffered = plain?.readBuffered() {
                 next = buffered  // no `await`: see readStream
@@ -163,17 +165,19 @@ final class HTTPServerConnection {
         isContinuePending = head.expectsContinue
         bodyError = nil
         deadline = Int.max
-        if !isBodyOpen { _ = try? parser.next() }  // the end of a bodiless request
+        // The `HTTPRequest` is built only if the handler asks for it (``head(of:method:generation:)``).
+        cachedHead = nil
+        defer { cachedHead = nil }
         let request: HTTPServerRequest
         do {
             request = HTTPServerRequest(
-                head: try HTTPRequestConversion.request(from: head),
+                raw: head, method: try HTTPRequestConversion.method(head.method),
                 body: HTTPRequestBody(connection: self, generation: generation))
         } catch {
             await sendError(status: 400, reason: "\(error)")
             return false
         }
-        let isHead = request.head.method == .head
+        let isHead = request.method == .head
         let context = HTTPRequestContext(loop: stream.loop, stream: stream)
         var response: HTTPServerResponse
         do {
@@ -219,6 +223,16 @@ final class HTTPServerConnection {
         return keepAlive
     }
 
+    /// The `HTTPRequest` of `raw`, built once per request: nil if `generation` is not the
+    /// current request's (a request kept past its response converts its own head).
+    func head(of raw: HTTPRawHead, method: HTTPRequest.Method, generation: Int) -> HTTPRequest? {
+        guard generation == self.generation else { return nil }
+        if let cachedHead { return cachedHead }
+        let head = HTTPRequestConversion.request(from: raw, method: method)
+        cachedHead = head
+        return head
+    }
+
     /// Writes `response`; returns whether the connection may stay open after it.
     private nonisolated(nonsending) func write(
         _ response: HTTPServerResponse, version: HTTPVersion, isHead: Bool, keepAlive: Bool
@@ -233,7 +247,7 @@ final class HTTPServerConnection {
                 isChunked: false, version: version, keepAlive: keepAlive, appending: isSmall ? body : Bytes())
             try stream.write(head)
             if hasBody && !isSmall { try stream.write(body) }
-            try await drain()
+            if needsDrain { try await drain() }
             return keepAlive
         case .takeOver(let handler):
             guard version.minor >= 1, !isBodyOpen else {
@@ -281,10 +295,17 @@ final class HTTPServerConnection {
         }
     }
 
+    /// False when ``drain()`` would return at once: checked before calling it, so that the
+    /// common case costs no async call (its frame and the return through the executor).
+    var needsDrain: Bool {
+        // A Stream under its high water mark does not wait (see readStream).
+        if let plain { return plain.isClosed || plain.bufferedWriteCount > plain.highWaterMark }
+        return stream.bufferedWriteCount > 0
+    }
+
     /// Waits while the client lags behind the responses, for at most the body timeout.
     nonisolated(nonsending) func drain() async throws {
         guard stream.bufferedWriteCount > 0 else { return }
-        // A Stream under its high water mark does not wait: skip the `await` (see readStream).
         if let plain, !plain.isClosed, plain.bufferedWriteCount <= plain.highWaterMark { return }
         let saved = deadline
         deadline = server.deadline(afterTicks: server.bodyTicks)

@@ -29,14 +29,29 @@ public struct HTTPServerResponse {
     /// The status.
     public var status: HTTPResponse.Status
     /// The header fields.
-    public var headerFields: HTTPFields
+    public var headerFields: HTTPFields {
+        get { fields }
+        _modify {
+            encodedFields = nil
+            yield &fields
+        }
+        set {
+            fields = newValue
+            encodedFields = nil
+        }
+    }
+    private var fields: HTTPFields
+    /// ``headerFields`` as `name: value` CRLF lines, when known without encoding them (no
+    /// fields, or those of ``text(_:status:)``); nil once the fields are changed.
+    private(set) var encodedFields: Bytes?
     /// The body.
     public var body: Body
 
     /// A response with a whole body (empty by default).
     public init(status: HTTPResponse.Status, headerFields: HTTPFields = HTTPFields(), body: Bytes = Bytes()) {
         self.status = status
-        self.headerFields = headerFields
+        fields = headerFields
+        encodedFields = headerFields.isEmpty ? Bytes.empty : nil
         self.body = .bytes(body)
     }
 
@@ -46,7 +61,8 @@ public struct HTTPServerResponse {
         body write: @escaping (HTTPResponseBodyWriter) async throws -> Void
     ) {
         self.status = status
-        self.headerFields = headerFields
+        fields = headerFields
+        encodedFields = headerFields.isEmpty ? Bytes.empty : nil
         self.body = .stream(write)
     }
 
@@ -70,10 +86,13 @@ public struct HTTPServerResponse {
     }
 
     private static let textFields: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+    private static let encodedTextFields: Bytes = "Content-Type: text/plain; charset=utf-8\r\n"
 
     /// A `text/plain; charset=utf-8` response.
     public static func text(_ text: String, status: HTTPResponse.Status = .ok) -> HTTPServerResponse {
-        HTTPServerResponse(status: status, headerFields: textFields, body: Bytes(text))
+        var response = HTTPServerResponse(status: status, headerFields: textFields, body: Bytes(text))
+        response.encodedFields = encodedTextFields
+        return response
     }
 }
 
