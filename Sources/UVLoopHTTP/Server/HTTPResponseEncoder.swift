@@ -4,12 +4,12 @@
 enum HTTPResponseEncoder {
     static func head(
         _ response: HTTPServerResponse, server: HTTPServer, contentLength: Int?, isChunked: Bool, version: HTTPVersion,
-        keepAlive: Bool, appending body: Bytes = Bytes()
+        keepAlive: Bool, appending body: Bytes = Bytes(), appendingText text: String = ""
     ) -> Bytes {
         if let fields = response.encodedFields {
             return head(
                 response.status, fields: fields, server: server, contentLength: contentLength, isChunked: isChunked,
-                version: version, keepAlive: keepAlive, body: body)
+                version: version, keepAlive: keepAlive, body: body, text: text)
         }
         // The scratch writer is moved out and back, so that the appends below are not each
         // an access to the server's stored property.
@@ -39,6 +39,7 @@ enum HTTPResponseEncoder {
             writer.append("Connection: keep-alive\r\n")
         }
         writer.appendEnd()
+        if !text.isEmpty { writer.append(text) }
         return writer.bytes(appending: body)
     }
 
@@ -46,7 +47,7 @@ enum HTTPResponseEncoder {
     /// written straight into the buffer that goes out: no scratch copy, no field iteration.
     private static func head(
         _ status: HTTPResponse.Status, fields: Bytes, server: HTTPServer, contentLength: Int?, isChunked: Bool,
-        version: HTTPVersion, keepAlive: Bool, body: Bytes
+        version: HTTPVersion, keepAlive: Bool, body: Bytes, text: String
     ) -> Bytes {
         let code = status.code
         let reason = code == 200 ? "" : status.reasonPhrase
@@ -54,7 +55,7 @@ enum HTTPResponseEncoder {
         let date = server.date.line
         // An upper bound: status line 9 + 20 + 1 + reason + 2, Server line 10 + name, framing
         // 16 + 20 + 2, Connection 24, end 2.
-        var capacity = 106 + reason.utf8.count + date.count + fields.count + body.count
+        var capacity = 106 + reason.utf8.count + date.count + fields.count + body.count + text.utf8.count
         if let serverName { capacity += 10 + serverName.utf8.count }
         let storage = ByteStorage.make(capacity: capacity)
         let count = storage.withBase { base in
@@ -89,6 +90,7 @@ enum HTTPResponseEncoder {
             }
             out.append("\r\n")
             out.append(body)
+            out.append(text)
             return out.count
         }
         return Bytes(storage: storage, offset: 0, count: count)

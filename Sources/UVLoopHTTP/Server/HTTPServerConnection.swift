@@ -184,7 +184,12 @@ final class HTTPServerConnection {
             // Not `??`: a closure through a generic function gets a thunk, an allocation per request.
             var handler = server.handler
             var resolved = context
-            if let router = server.router { (handler, resolved) = router.resolve(request, context: context) }
+            // Optional chaining resolves on the stored router, without copying it.
+            if let listed = server.listedPaths, let found = listed.handler(for: request) {
+                handler = found
+            } else if let routed = server.router?.resolve(request, context: context) {
+                (handler, resolved) = routed
+            }
             // Safe: the handler runs on this task, on the connection's loop (the task prefers the
             // loop's executor), so the request and context are not used by two threads at once.
             nonisolated(unsafe) let request = request
@@ -239,6 +244,15 @@ final class HTTPServerConnection {
     ) async throws -> Bool {
         let code = response.status.code
         let hasBody = !(isHead || code < 200 || code == 204 || code == 304)
+        if let text = response.text, text.utf8.count <= 4096 {
+            // A small `.text` body: its UTF-8 goes behind the head, with no `Bytes` of its own.
+            let head = HTTPResponseEncoder.head(
+                response, server: server, contentLength: code < 200 || code == 204 || code == 304 ? nil : text.utf8.count,
+                isChunked: false, version: version, keepAlive: keepAlive, appendingText: hasBody ? text : "")
+            try stream.write(head)
+            if needsDrain { try await drain() }
+            return keepAlive
+        }
         switch response.body {
         case .bytes(let body):
             let isSmall = hasBody && body.count <= 4096

@@ -45,14 +45,37 @@ public struct HTTPServerResponse {
     /// fields, or those of ``text(_:status:)``); nil once the fields are changed.
     private(set) var encodedFields: Bytes?
     /// The body.
-    public var body: Body
+    public var body: Body {
+        get {
+            if let text { return .bytes(Bytes(text)) }
+            return storedBody
+        }
+        _modify {
+            materializeText()
+            yield &storedBody
+        }
+        set {
+            storedBody = newValue
+            text = nil
+        }
+    }
+    private var storedBody: Body
+    /// The body of ``text(_:status:)`` while nobody asked for ``body``: the server copies its
+    /// UTF-8 straight behind the head, without a `Bytes` of its own.
+    private(set) var text: String?
+
+    private mutating func materializeText() {
+        guard let text else { return }
+        storedBody = .bytes(Bytes(text))
+        self.text = nil
+    }
 
     /// A response with a whole body (empty by default).
     public init(status: HTTPResponse.Status, headerFields: HTTPFields = HTTPFields(), body: Bytes = Bytes()) {
         self.status = status
         fields = headerFields
         encodedFields = headerFields.isEmpty ? Bytes.empty : nil
-        self.body = .bytes(body)
+        storedBody = .bytes(body)
     }
 
     /// A response whose body `write` streams.
@@ -63,7 +86,7 @@ public struct HTTPServerResponse {
         self.status = status
         fields = headerFields
         encodedFields = headerFields.isEmpty ? Bytes.empty : nil
-        self.body = .stream(write)
+        storedBody = .stream(write)
     }
 
     /// A response that hands the connection to `body` instead of answering (see
@@ -90,9 +113,15 @@ public struct HTTPServerResponse {
 
     /// A `text/plain; charset=utf-8` response.
     public static func text(_ text: String, status: HTTPResponse.Status = .ok) -> HTTPServerResponse {
-        var response = HTTPServerResponse(status: status, headerFields: textFields, body: Bytes(text))
-        response.encodedFields = encodedTextFields
-        return response
+        HTTPServerResponse(status: status, fields: textFields, encodedFields: encodedTextFields, text: text)
+    }
+
+    private init(status: HTTPResponse.Status, fields: HTTPFields, encodedFields: Bytes, text: String) {
+        self.status = status
+        self.fields = fields
+        self.encodedFields = encodedFields
+        storedBody = .bytes(Bytes.empty)
+        self.text = text
     }
 }
 
