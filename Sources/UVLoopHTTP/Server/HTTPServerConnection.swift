@@ -33,8 +33,9 @@ final class HTTPServerConnection {
     private var wakeUp: UnsafeContinuation<Bool, Never>?
     /// The server tick at which that wait began.
     private var waitTick = 0
-    /// The current request's `HTTPRequest`, once a handler asked for it.
-    private var cachedHead: HTTPRequest?
+    /// The current request's `HTTPRequest`, once a handler asked for it. Boxed: an idle
+    /// connection then keeps one pointer for it, not the struct.
+    private var cachedHead: HTTPRequestBox?
     /// Set by a response that takes the connection over; run then hands it the stream.
     private var takeOverHandler: ((any ByteStream, Bytes) async -> Void)?
 
@@ -232,9 +233,9 @@ final class HTTPServerConnection {
     /// current request's (a request kept past its response converts its own head).
     func head(of raw: HTTPRawHead, method: HTTPRequest.Method, generation: Int) -> HTTPRequest? {
         guard generation == self.generation else { return nil }
-        if let cachedHead { return cachedHead }
+        if let cachedHead { return cachedHead.head }
         let head = HTTPRequestConversion.request(from: raw, method: method)
-        cachedHead = head
+        cachedHead = HTTPRequestBox(head)
         return head
     }
 
@@ -416,4 +417,11 @@ final class HTTPServerConnection {
     private static func takeOver(_ call: LoopBound<((any ByteStream, Bytes) async -> Void, any ByteStream, Bytes)>) async {
         await call.value.0(call.value.1, call.value.2)
     }
+}
+
+/// An `HTTPRequest` in a box: see ``HTTPServerConnection``'s cached head.
+private final class HTTPRequestBox {
+    let head: HTTPRequest
+
+    init(_ head: HTTPRequest) { self.head = head }
 }
