@@ -53,10 +53,20 @@ enum HTTPResponseEncoder {
         let reason = code == 200 ? "" : status.reasonPhrase
         let serverName = server.configuration.serverName
         let date = server.date.line
-        // An upper bound: status line 9 + 20 + 1 + reason + 2, Server line 10 + name, framing
-        // 16 + 20 + 2, Connection 24, end 2.
-        var capacity = 106 + reason.utf8.count + date.count + fields.count + body.count + text.utf8.count
+        // The exact size (a larger buffer would stay allocated while the response is queued).
+        var capacity = date.count + fields.count + 2 + body.count + text.utf8.count
+        capacity += code == 200 ? 17 : 12 + HeadCursor.decimalCount(code) + reason.utf8.count
         if let serverName { capacity += 10 + serverName.utf8.count }
+        if isChunked {
+            capacity += 28
+        } else if let contentLength {
+            capacity += 18 + HeadCursor.decimalCount(contentLength)
+        }
+        if !keepAlive {
+            capacity += 19
+        } else if version.minor == 0 {
+            capacity += 24
+        }
         let storage = ByteStorage.make(capacity: capacity)
         let count = storage.withBase { base in
             var out = HeadCursor(base)
@@ -91,6 +101,7 @@ enum HTTPResponseEncoder {
             out.append("\r\n")
             out.append(body)
             out.append(text)
+            assert(out.count == capacity, "the head's size was miscounted")
             return out.count
         }
         return Bytes(storage: storage, offset: 0, count: count)
@@ -124,19 +135,26 @@ private struct HeadCursor {
         count += buffer.count
     }
 
-    /// At most 20 bytes.
-    mutating func appendDecimal(_ value: Int) {
-        var rest = value.magnitude
-        if value < 0 {
-            base.storeBytes(of: 0x2D, toByteOffset: count, as: UInt8.self)
-            count += 1
-        }
+    /// The bytes ``appendDecimal(_:)`` writes for `value`: at most 20.
+    static func decimalCount(_ value: Int) -> Int {
+        let rest = value.magnitude
         // Int.min's magnitude has 19 digits; 10^19 still fits a UInt.
         var digits = 1
         var scale: UInt = 10
         while digits < 19 && rest >= scale {
             digits += 1
             scale *= 10
+        }
+        return value < 0 ? digits + 1 : digits
+    }
+
+    mutating func appendDecimal(_ value: Int) {
+        var rest = value.magnitude
+        var digits = Self.decimalCount(value)
+        if value < 0 {
+            base.storeBytes(of: 0x2D, toByteOffset: count, as: UInt8.self)
+            count += 1
+            digits -= 1
         }
         var position = count + digits
         repeat {

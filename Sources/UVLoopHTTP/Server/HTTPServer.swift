@@ -41,6 +41,11 @@ public final class HTTPServer {
     // @exclusivity(unchecked) here and below: loop-thread state, and no access to
     // it spans a call that could reach it again, so the runtime's dynamic checks cannot fire.
     @exclusivity(unchecked) private(set) var date = HTTPDateCache()
+    /// Requests begun on this server: each request's number, unique across its connections.
+    @exclusivity(unchecked) var requestCount = 0
+    /// The `HTTPRequest` a handler last asked for, under its request's number (removed when
+    /// that response is done).
+    @exclusivity(unchecked) var cachedHead: (generation: Int, head: HTTPRequest)?
     /// Scratch space for heads: every head is made and copied out before any wait.
     @exclusivity(unchecked) var headWriter = HTTPHeadWriter(capacity: 1024)
     /// Connections whose task waits for their next request (`HTTPServerConnection.nextRequestArrives`),
