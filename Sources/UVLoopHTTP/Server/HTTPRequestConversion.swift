@@ -19,18 +19,18 @@ enum HTTPRequestConversion {
         return HTTPRequest(method: method, scheme: nil, authority: authority, path: head.target.string, headerFields: fields)
     }
 
+    /// The method of `bytes`; GET, POST and HEAD compared byte by byte (no `String`).
     static func method(_ bytes: Bytes) throws -> HTTPRequest.Method {
-        switch bytes.count {
-        case 3 where bytes == getBytes: return .get
-        case 4 where bytes == postBytes: return .post
-        case 4 where bytes == headBytes: return .head
-        default:
-            guard let method = HTTPRequest.Method(bytes.string) else { throw HTTPServerError("invalid method") }
-            return method
+        let known: HTTPRequest.Method? = bytes.withUnsafeBytes { name in
+            switch name.count {
+            case 3 where name[0] == 0x47 && name[1] == 0x45 && name[2] == 0x54: .get
+            case 4 where name[0] == 0x50 && name[1] == 0x4F && name[2] == 0x53 && name[3] == 0x54: .post
+            case 4 where name[0] == 0x48 && name[1] == 0x45 && name[2] == 0x41 && name[3] == 0x44: .head
+            default: nil
+            }
         }
+        if let known { return known }
+        guard let method = HTTPRequest.Method(bytes.string) else { throw HTTPServerError("invalid method") }
+        return method
     }
-
-    private static let getBytes: Bytes = "GET"
-    private static let postBytes: Bytes = "POST"
-    private static let headBytes: Bytes = "HEAD"
 }
