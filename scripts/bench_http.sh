@@ -6,6 +6,7 @@
 #
 #   bash scripts/bench_http.sh [BUILD_DIR]         # 3 rounds of 5 s, 100 connections
 #   ROUNDS=5 SECONDS_PER_RUN=10 CONNS=100 bash scripts/bench_http.sh Examples/.build/release
+#   PORT=25030 bash scripts/bench_http.sh          # the servers on PORT to PORT+3 (default 18181)
 #
 # Prints every run, then medians with the ratios UVLoop / faster of nginx and h2o and
 # UVLoop / Hummingbird, and appends the raw lines to OUT/http_raw.txt (OUT defaults to
@@ -33,10 +34,11 @@ cleanup() {
 trap cleanup EXIT
 
 declare -A ports
-ports[uvloop]=18181
-ports[nginx]=18182
-ports[h2o]=18183
-ports[hummingbird]=18184
+base_port=${PORT:-18181}
+ports[uvloop]=$base_port
+ports[nginx]=$((base_port + 1))
+ports[h2o]=$((base_port + 2))
+ports[hummingbird]=$((base_port + 3))
 
 taskset -c 0 "$build/HTTPExample" --port "${ports[uvloop]}" >"$work/uvloop.log" 2>&1 &
 pids+=($!)

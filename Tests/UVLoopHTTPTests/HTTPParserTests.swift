@@ -228,6 +228,41 @@ struct HTTPParserTests {
         #expect(parser.isIdle)
     }
 
+    @Test(
+        "nextHead: a bodiless request ends with its head, a body still comes through next, and a bad start line wins over a later bare LF"
+    )
+    func nextHead() throws {
+        var parser = HTTPParser(kind: .request)
+        parser.append(
+            "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab"
+                + "GET /3 HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try parser.nextHead()?.target.string == "/1")
+        let second = try #require(try parser.nextHead())
+        #expect(second.framing == .length(2))
+        #expect(throws: HTTPParseError.self) { try parser.nextHead() }  // inside the body
+
+        var resumed = HTTPParser(kind: .request)
+        resumed.append("POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nabGET /3 HTTP/1.1\r\nHost: x\r\n\r\n")
+        _ = try resumed.nextHead()
+        guard case .body(let body) = try #require(try resumed.next()) else {
+            Issue.record("no body")
+            return
+        }
+        #expect(body.string == "ab")
+        guard case .end = try #require(try resumed.next()) else {
+            Issue.record("no end")
+            return
+        }
+        #expect(try resumed.nextHead()?.target.string == "/3")
+        #expect(try resumed.nextHead() == nil)
+        #expect(resumed.isIdle)
+
+        for chunkSize in [nil, 1, 7] {
+            let result = parse("G@T / HTTP/1.1\r\nHost: x\nA: b\r\n\r\n", chunkSize: chunkSize)
+            #expect(result.error?.reason == "invalid method")
+        }
+    }
+
     @Test("stays failed after an error")
     func staysFailed() {
         var parser = HTTPParser(kind: .request)

@@ -53,6 +53,36 @@ struct HTTPServerTests {
         }
     }
 
+    @Test("a handler sees the request's head when it asks, a head it sets, and the fields it adds to a text response")
+    func lazyHeadAndFields() async throws {
+        try await onLoop { loop in
+            try await withServer(Self.headRouter(), on: loop) { port, _ in
+                let client = HTTPClient(on: loop)
+                defer { client.close() }
+                let response = try await client.execute(.get, "http://127.0.0.1:\(port)/head", headerFields: [.userAgent: "tester"])
+                #expect(try await response.body.collect().string == "GET 127.0.0.1:\(port) tester /changed 1\n")
+                #expect(response.head.headerFields[.cacheControl] == "no-store")
+                #expect(response.head.headerFields[.contentType] == "text/plain; charset=utf-8")
+            }
+        }
+    }
+
+    static func headRouter() -> Router {
+        var router = Router()
+        router.get("/head") { request, _ in
+            var request = request
+            let agent = request.head.headerFields[.userAgent] ?? "-"
+            let authority = request.head.authority ?? "-"
+            let method = request.head.method.rawValue
+            request.head.path = "/changed?q=1"
+            let query = request.queryParameter("q") ?? "-"
+            var response = HTTPServerResponse.text("\(method) \(authority) \(agent) \(request.path) \(query)\n")
+            response.headerFields[.cacheControl] = "no-store"
+            return response
+        }
+        return router
+    }
+
     @Test("reads request bodies of either framing and streams responses chunked")
     func bodies() async throws {
         try await onLoop { loop in

@@ -62,10 +62,16 @@ enum HTTPHeadParser {
     ) throws(HTTPParseError) -> Int? {
         guard let base = buffer.baseAddress else { return nil }
         var index = start
+        // A start line found in this call is checked only if the head does not end in it too:
+        // a whole head goes to `parse`, which checks its start line before anything else.
+        var isStartLineUnchecked = false
         while true {
             let limit = firstLF < 0 ? limits.maxTargetLength + startLineSlack : firstLF + limits.maxHeaderBytes + 3
             let searchEnd = min(buffer.count, limit + 1)
             guard index < searchEnd, let found = memchr(base + index, 0x0A, searchEnd - index) else {
+                if isStartLineUnchecked {
+                    try checkStartLine(UnsafeRawBufferPointer(rebasing: buffer[0...firstLF]), kind: kind, limits: limits)
+                }
                 if firstLF < 0 && kind == .request { try checkMethodPrefix(buffer) }
                 if buffer.count > limit {
                     if firstLF < 0 {
@@ -76,10 +82,15 @@ enum HTTPHeadParser {
                 return nil
             }
             let lf = base.distance(to: UnsafeRawPointer(found))
-            guard lf > 0, buffer[lf - 1] == HTTPSyntax.cr else { throw HTTPParseError(.badRequest, "bare LF in head") }
+            guard lf > 0, buffer[lf - 1] == HTTPSyntax.cr else {
+                if isStartLineUnchecked {
+                    try checkStartLine(UnsafeRawBufferPointer(rebasing: buffer[0...firstLF]), kind: kind, limits: limits)
+                }
+                throw HTTPParseError(.badRequest, "bare LF in head")
+            }
             if firstLF < 0 {
                 firstLF = lf
-                try checkStartLine(UnsafeRawBufferPointer(rebasing: buffer[0...lf]), kind: kind, limits: limits)
+                isStartLineUnchecked = true
             } else if lf >= 3 && buffer[lf - 2] == HTTPSyntax.lf && buffer[lf - 3] == HTTPSyntax.cr {
                 return lf + 1
             }
@@ -151,11 +162,13 @@ private struct HeadScanner {
 
     mutating func parse(kind: HTTPParser.Kind, responseHasNoBody: Bool) throws(HTTPParseError) -> HTTPRawHead {
         let firstEnd = try lineEnd()
+        // The start line first: findEnd leaves it to this function when the head came whole,
+        // and its verdict must be the one findEnd gives when the head comes in pieces.
+        var result = try parseStartLine(kind: kind, end: firstEnd)
         // findEnd enforced this already; kept so that this function is safe on its own.
         if buffer.count - (firstEnd + 2) > limits.maxHeaderBytes + 2 {
             throw HTTPParseError(.headerTooLarge, "header section over \(limits.maxHeaderBytes) bytes")
         }
-        var result = try parseStartLine(kind: kind, end: firstEnd)
         position = firstEnd + 2
         result.fields.reserveCapacity(8)
         while true {
@@ -208,10 +221,7 @@ private struct HeadScanner {
         }
         let target = slice(targetStart, index)
         let version = try parseVersion(from: index + 1, to: end)
-        var result = HTTPRawHead(version: version)
-        result.method = method
-        result.target = target
-        return result
+        return HTTPRawHead(method: method, target: target, version: version)
     }
 
     mutating func parseStatusLine(end: Int) throws(HTTPParseError) -> HTTPRawHead {

@@ -133,6 +133,24 @@ public struct HTTPParser {
         }
     }
 
+    /// The next head, for a reader that takes heads apart from bodies (a server): what
+    /// ``next()`` returns while ``isAwaitingHead``, without the event around it, and a message
+    /// without a body ends with its head (no ``Event/end(trailers:)`` follows). `nil` if more
+    /// bytes are needed; throws as ``next()`` does, and also if called inside a message.
+    public mutating func nextHead() throws(HTTPParseError) -> HTTPRawHead? {
+        if let failure { throw failure }
+        guard case .head = state else { throw HTTPParseError(.badRequest, "a head was asked for inside a message") }
+        do {
+            guard let head = try parseHead() else { return nil }
+            if case .endOfMessage = state { state = .head }
+            return head
+        } catch {
+            failure = error
+            state = .failed
+            throw error
+        }
+    }
+
     /// Tells the parser the stream ended: returns the end of a body delimited by the close,
     /// `nil` if the stream ended cleanly between messages, and throws
     /// ``HTTPParseError/Kind/incomplete`` if it ended inside a message.
@@ -156,21 +174,7 @@ public struct HTTPParser {
         while true {
             switch state {
             case .head:
-                guard let headBytes = try takeHead() else { return nil }
-                let head = try HTTPHeadParser.parse(
-                    headBytes, kind: kind, limits: limits, responseHasNoBody: nextResponseHasNoBody)
-                if kind == .response && head.status >= 100 && head.status < 200 {
-                    // An interim response: its head alone, then the final one follows.
-                    return .head(head)
-                }
-                nextResponseHasNoBody = false
-                bodyCount = 0
-                switch head.framing {
-                case .none: state = .endOfMessage
-                case .length(let count): state = .length(remaining: count)
-                case .chunked: state = .chunkHeader
-                case .untilClose: state = .untilClose
-                }
+                guard let head = try parseHead() else { return nil }
                 return .head(head)
             case .length(let remaining):
                 guard pending.count > 0 else { return nil }
@@ -231,6 +235,25 @@ public struct HTTPParser {
                 throw failure ?? HTTPParseError(.badRequest, "parser failed earlier")
             }
         }
+    }
+
+    /// The head, if it has all arrived, with the state set for what follows it.
+    private mutating func parseHead() throws(HTTPParseError) -> HTTPRawHead? {
+        guard let headBytes = try takeHead() else { return nil }
+        let head = try HTTPHeadParser.parse(headBytes, kind: kind, limits: limits, responseHasNoBody: nextResponseHasNoBody)
+        if kind == .response && head.status >= 100 && head.status < 200 {
+            // An interim response: its head alone, then the final one follows.
+            return head
+        }
+        nextResponseHasNoBody = false
+        bodyCount = 0
+        switch head.framing {
+        case .none: state = .endOfMessage
+        case .length(let count): state = .length(remaining: count)
+        case .chunked: state = .chunkHeader
+        case .untilClose: state = .untilClose
+        }
+        return head
     }
 
     private mutating func takePending(_ count: Int) -> Bytes {

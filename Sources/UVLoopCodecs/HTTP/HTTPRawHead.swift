@@ -71,8 +71,13 @@ public struct HTTPRawHead: Sendable {
     public var expectsContinue: Bool
 
     init(version: HTTPVersion) {
-        method = Bytes.empty
-        target = Bytes.empty
+        self.init(method: Bytes.empty, target: Bytes.empty, version: version)
+    }
+
+    /// A request head (each `Bytes.empty` costs a global access and a retain: set once).
+    init(method: Bytes, target: Bytes, version: HTTPVersion) {
+        self.method = method
+        self.target = target
         status = 0
         reason = Bytes.empty
         self.version = version

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// Routes requests by method and path to handlers; paths may hold parameters (`:id`) and end
 /// in a wildcard (`*`).
 ///
@@ -19,13 +25,13 @@ public struct Router {
     /// A handler of routed requests.
     public typealias Handler = HTTPServer.Handler
 
-    private enum Segment {
+    fileprivate enum Segment {
         case literal(Substring)
         case parameter(String)
         case wildcard
     }
 
-    private struct Route {
+    fileprivate struct Route {
         let method: HTTPRequest.Method
         let segments: [Segment]
         let handler: Handler
@@ -33,6 +39,65 @@ public struct Router {
 
     /// Routes without parameters, by path.
     private var exact: [Substring: [Route]] = [:]
+    /// The same routes while they are few (at most ``maxListedPaths`` paths), for a request's
+    /// path to be compared byte for byte with each: no `String`, no hashing, and (an object
+    /// made anew on each change) no copy of the router's arrays per request.
+    private(set) var listed: ListedPaths?
+    private static let maxListedPaths = 16
+
+    /// Paths one after another, where each ends, and the methods and handlers of each. Never
+    /// changed. The server keeps it apart from the router: asking it copies no router.
+    final class ListedPaths {
+        let paths: [UInt8]
+        let ends: [Int]
+        /// Routes, not (method, handler) tuples: a closure kept in a tuple of an array is
+        /// stored reabstracted, and taking it out allocates a thunk.
+        fileprivate let routes: [[Route]]
+
+        fileprivate init(_ exact: [Substring: [Route]]) {
+            var paths: [UInt8] = []
+            var ends: [Int] = []
+            var routes: [[Route]] = []
+            for (path, pathRoutes) in exact {
+                paths += path.utf8
+                ends.append(paths.count)
+                routes.append(pathRoutes)
+            }
+            self.paths = paths
+            self.ends = ends
+            self.routes = routes
+        }
+
+        /// The handler of the route whose path is exactly the request's, for its method (for
+        /// `HEAD`, else the first `GET` one), as ``Router/resolve(_:context:)`` would pick it;
+        /// nil leaves the request to that.
+        func handler(for request: HTTPServerRequest) -> Handler? {
+            guard let index = request.withPathBytes({ index(of: $0) }) else { return nil }
+            let method = request.method
+            let candidates = routes[index]
+            guard let pick = Router.pick(candidates, method: method) else { return nil }
+            return candidates[pick].handler
+        }
+
+        /// The position in ``routes`` of `path`, compared byte for byte; nil leaves the request
+        /// to the general search (which also normalises the path).
+        func index(of path: UnsafeRawBufferPointer) -> Int? {
+            paths.withUnsafeBytes { paths in
+                var start = 0
+                for index in ends.indices {
+                    let end = ends[index]
+                    // Force-unwraps: both spans hold the same count of bytes, more than zero.
+                    if end - start == path.count && path.count > 0
+                        && memcmp(paths.baseAddress! + start, path.baseAddress!, path.count) == 0
+                    {
+                        return index
+                    }
+                    start = end
+                }
+                return nil
+            }
+        }
+    }
     private var patterns: [Route] = []
 
     /// Answers requests no route matches (default: 404, `not found`).
@@ -51,7 +116,9 @@ public struct Router {
         let route = Route(method: method, segments: segments, handler: handler)
         let isExact = segments.allSatisfy { if case .literal = $0 { true } else { false } }
         if isExact {
-            exact[Substring(Self.normalized(path)), default: []].append(route)
+            let key = Self.normalized(path)
+            exact[Substring(key), default: []].append(route)
+            listed = exact.count <= Self.maxListedPaths ? ListedPaths(exact) : nil
         } else {
             patterns.append(route)
         }
@@ -82,7 +149,8 @@ public struct Router {
     /// Not async, so the server can call the handler itself, without `handle`'s frame and the
     /// executor checks at its entry and after the handler returns.
     func resolve(_ request: HTTPServerRequest, context: HTTPRequestContext) -> (Handler, HTTPRequestContext) {
-        let method = request.head.method
+        let method = request.method
+        if let handler = listed?.handler(for: request) { return (handler, context) }
         let path = request.path
         var allowed: [HTTPRequest.Method] = []
         if let routes = exact[path]

@@ -1,6 +1,8 @@
 /// Turns a parsed head into an `HTTPRequest`: `Host` becomes the authority, the target the path.
 enum HTTPRequestConversion {
-    static func request(from head: HTTPRawHead) throws -> HTTPRequest {
+    /// Cannot fail: the parser accepted only token characters in field names (what
+    /// `HTTPField.Name` checks), and `method` was converted before.
+    static func request(from head: HTTPRawHead, method: HTTPRequest.Method) -> HTTPRequest {
         var fields = HTTPFields()
         var authority: String?
         for raw in head.fields {
@@ -10,25 +12,25 @@ enum HTTPRequestConversion {
             }
             // Reserved at the first field that is kept: a request with only `Host` allocates none.
             if fields.isEmpty { fields.reserveCapacity(head.fields.count) }
-            guard let name = HTTPField.Name(raw.name.string) else { throw HTTPServerError("invalid field name") }
+            // Never nil (see above); a name it refused would be left out rather than trapping.
+            guard let name = HTTPField.Name(raw.name.string) else { continue }
             fields.append(raw.value.withUnsafeBytes { HTTPField(name: name, lenientValue: $0) })
         }
-        return HTTPRequest(
-            method: try method(head.method), scheme: nil, authority: authority, path: head.target.string, headerFields: fields)
+        return HTTPRequest(method: method, scheme: nil, authority: authority, path: head.target.string, headerFields: fields)
     }
 
+    /// The method of `bytes`; GET, POST and HEAD compared byte by byte (no `String`).
     static func method(_ bytes: Bytes) throws -> HTTPRequest.Method {
-        switch bytes.count {
-        case 3 where bytes == getBytes: return .get
-        case 4 where bytes == postBytes: return .post
-        case 4 where bytes == headBytes: return .head
-        default:
-            guard let method = HTTPRequest.Method(bytes.string) else { throw HTTPServerError("invalid method") }
-            return method
+        let known: HTTPRequest.Method? = bytes.withUnsafeBytes { name in
+            switch name.count {
+            case 3 where name[0] == 0x47 && name[1] == 0x45 && name[2] == 0x54: .get
+            case 4 where name[0] == 0x50 && name[1] == 0x4F && name[2] == 0x53 && name[3] == 0x54: .post
+            case 4 where name[0] == 0x48 && name[1] == 0x45 && name[2] == 0x41 && name[3] == 0x44: .head
+            default: nil
+            }
         }
+        if let known { return known }
+        guard let method = HTTPRequest.Method(bytes.string) else { throw HTTPServerError("invalid method") }
+        return method
     }
-
-    private static let getBytes: Bytes = "GET"
-    private static let postBytes: Bytes = "POST"
-    private static let headBytes: Bytes = "HEAD"
 }

@@ -29,16 +29,23 @@ public final class HTTPServer {
     public let configuration: HTTPServerConfiguration
     let handler: Handler
     /// The router, for a server made with one: connections then call its handlers directly.
-    @exclusivity(unchecked) private(set) var router: Router?
+    let router: Router?
+    /// The router's exact paths while they are few: most requests are routed by them alone.
+    let listedPaths: Router.ListedPaths?
 
     /// Open connections, each knowing its index here (removal swaps in the last).
     private var connections: [HTTPServerConnection] = []
     /// Quarter seconds since ``run(on:)`` started: the clock of every deadline.
     private(set) var tick = 0
     static let tickInterval = Duration.milliseconds(250)
-    // @exclusivity(unchecked) here, below and on `router`: loop-thread state, and no access to
+    // @exclusivity(unchecked) here and below: loop-thread state, and no access to
     // it spans a call that could reach it again, so the runtime's dynamic checks cannot fire.
     @exclusivity(unchecked) private(set) var date = HTTPDateCache()
+    /// Requests begun on this server: each request's number, unique across its connections.
+    @exclusivity(unchecked) var requestCount = 0
+    /// The `HTTPRequest` a handler last asked for, under its request's number (removed when
+    /// that response is done).
+    @exclusivity(unchecked) var cachedHead: (generation: Int, head: HTTPRequest)?
     /// Scratch space for heads: every head is made and copied out before any wait.
     @exclusivity(unchecked) var headWriter = HTTPHeadWriter(capacity: 1024)
     /// Connections whose task waits for their next request (`HTTPServerConnection.nextRequestArrives`),
@@ -57,14 +64,21 @@ public final class HTTPServer {
 
     /// A server that answers with `router`.
     public convenience init(router: Router, configuration: HTTPServerConfiguration = HTTPServerConfiguration()) {
-        self.init(configuration: configuration) { request, context in try await router.handle(request, context: context) }
-        self.router = router
+        self.init(
+            configuration: configuration, handler: { request, context in try await router.handle(request, context: context) },
+            router: router)
     }
 
     /// A server that answers every request with `handler`.
-    public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(), handler: @escaping Handler) {
+    public convenience init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(), handler: @escaping Handler) {
+        self.init(configuration: configuration, handler: handler, router: nil)
+    }
+
+    private init(configuration: HTTPServerConfiguration, handler: @escaping Handler, router: Router?) {
         self.configuration = configuration
         self.handler = handler
+        self.router = router
+        listedPaths = router?.listed
         headerTicks = Self.ticks(configuration.headerTimeout)
         idleTicks = Self.ticks(configuration.idleTimeout)
         bodyTicks = Self.ticks(configuration.bodyTimeout)

@@ -21,7 +21,8 @@ final class HTTPServerConnection {
     var isIdle = true
     /// True if the deadline is the idle timeout (else the header timeout runs from accept).
     private var isKeepAliveWait = false
-    /// Counts requests, so that a body iterator kept past its request reads nothing.
+    /// The current request's number (``HTTPServer/requestCount``), so that a body iterator
+    /// kept past its request reads nothing, and a cached head is never another request's.
     private var generation = 0
     private var isBodyOpen = false
     private var isContinuePending = false
@@ -136,7 +137,7 @@ final class HTTPServerConnection {
     /// Reads until a whole head has arrived; `nil` if the client closed between requests.
     private nonisolated(nonsending) func readHead() async throws -> HTTPRawHead? {
         while true {
-            if case .head(let head) = try parser.next() { return head }
+            if let head = try parser.nextHead() { return head }
             let next: Bytes?
             if let buffered = plain?.readBuffered() {
                 next = buffered  // no `await`: see readStream
@@ -158,29 +159,36 @@ final class HTTPServerConnection {
 
     /// Runs the handler and writes its response; returns whether the connection stays open.
     private nonisolated(nonsending) func respond(to head: HTTPRawHead) async -> Bool {
-        generation += 1
+        server.requestCount += 1
+        generation = server.requestCount
         isBodyOpen = head.framing != .none
         isContinuePending = head.expectsContinue
         bodyError = nil
         deadline = Int.max
-        if !isBodyOpen { _ = try? parser.next() }  // the end of a bodiless request
+        // The `HTTPRequest` is built only if the handler asks for it (``head(of:method:generation:)``).
+        defer { if server.cachedHead?.generation == generation { server.cachedHead = nil } }
         let request: HTTPServerRequest
         do {
             request = HTTPServerRequest(
-                head: try HTTPRequestConversion.request(from: head),
+                raw: head, method: try HTTPRequestConversion.method(head.method),
                 body: HTTPRequestBody(connection: self, generation: generation))
         } catch {
             await sendError(status: 400, reason: "\(error)")
             return false
         }
-        let isHead = request.head.method == .head
+        let isHead = request.method == .head
         let context = HTTPRequestContext(loop: stream.loop, stream: stream)
         var response: HTTPServerResponse
         do {
             // Not `??`: a closure through a generic function gets a thunk, an allocation per request.
             var handler = server.handler
             var resolved = context
-            if let router = server.router { (handler, resolved) = router.resolve(request, context: context) }
+            // Optional chaining resolves on the stored router, without copying it.
+            if let listed = server.listedPaths, let found = listed.handler(for: request) {
+                handler = found
+            } else if let routed = server.router?.resolve(request, context: context) {
+                (handler, resolved) = routed
+            }
             // Safe: the handler runs on this task, on the connection's loop (the task prefers the
             // loop's executor), so the request and context are not used by two threads at once.
             nonisolated(unsafe) let request = request
@@ -219,12 +227,33 @@ final class HTTPServerConnection {
         return keepAlive
     }
 
+    /// The `HTTPRequest` of `raw`, built once per request while no other connection's handler
+    /// asks for its own in between (the server keeps one, not each connection: an idle
+    /// connection stays 16 bytes smaller); nil if `generation` is not the current request's (a
+    /// request kept past its response converts its own head).
+    func head(of raw: HTTPRawHead, method: HTTPRequest.Method, generation: Int) -> HTTPRequest? {
+        guard generation == self.generation else { return nil }
+        if let cached = server.cachedHead, cached.generation == generation { return cached.head }
+        let head = HTTPRequestConversion.request(from: raw, method: method)
+        server.cachedHead = (generation, head)
+        return head
+    }
+
     /// Writes `response`; returns whether the connection may stay open after it.
     private nonisolated(nonsending) func write(
         _ response: HTTPServerResponse, version: HTTPVersion, isHead: Bool, keepAlive: Bool
     ) async throws -> Bool {
         let code = response.status.code
         let hasBody = !(isHead || code < 200 || code == 204 || code == 304)
+        if let text = response.text, text.utf8.count <= 4096 {
+            // A small `.text` body: its UTF-8 goes behind the head, with no `Bytes` of its own.
+            let head = HTTPResponseEncoder.head(
+                response, server: server, contentLength: code < 200 || code == 204 || code == 304 ? nil : text.utf8.count,
+                isChunked: false, version: version, keepAlive: keepAlive, appendingText: hasBody ? text : "")
+            try stream.write(head)
+            if needsDrain { try await drain() }
+            return keepAlive
+        }
         switch response.body {
         case .bytes(let body):
             let isSmall = hasBody && body.count <= 4096
@@ -233,7 +262,7 @@ final class HTTPServerConnection {
                 isChunked: false, version: version, keepAlive: keepAlive, appending: isSmall ? body : Bytes())
             try stream.write(head)
             if hasBody && !isSmall { try stream.write(body) }
-            try await drain()
+            if needsDrain { try await drain() }
             return keepAlive
         case .takeOver(let handler):
             guard version.minor >= 1, !isBodyOpen else {
@@ -281,10 +310,17 @@ final class HTTPServerConnection {
         }
     }
 
+    /// False when ``drain()`` would return at once: checked before calling it, so that the
+    /// common case costs no async call (its frame and the return through the executor).
+    var needsDrain: Bool {
+        // A Stream under its high water mark does not wait (see readStream).
+        if let plain { return plain.isClosed || plain.bufferedWriteCount > plain.highWaterMark }
+        return stream.bufferedWriteCount > 0
+    }
+
     /// Waits while the client lags behind the responses, for at most the body timeout.
     nonisolated(nonsending) func drain() async throws {
         guard stream.bufferedWriteCount > 0 else { return }
-        // A Stream under its high water mark does not wait: skip the `await` (see readStream).
         if let plain, !plain.isClosed, plain.bufferedWriteCount <= plain.highWaterMark { return }
         let saved = deadline
         deadline = server.deadline(afterTicks: server.bodyTicks)

@@ -1,13 +1,71 @@
 /// A request as a handler sees it: the head, and the body still to be read.
 public struct HTTPServerRequest {
+    /// The head as parsed, or as a handler set it.
+    private enum Head {
+        case raw(HTTPRawHead)
+        case converted(HTTPRequest)
+    }
+
+    private var storage: Head
+    private let rawMethod: HTTPRequest.Method
+
+    /// The method, known without building ``head``: the router and the server need only it.
+    var method: HTTPRequest.Method {
+        if case .converted(let head) = storage { return head.method }
+        return rawMethod
+    }
+
     /// Method, path, authority and header fields.
-    public var head: HTTPRequest
+    ///
+    /// Built from the received bytes on first use (once per request: a handler that never
+    /// looks at the header fields does not pay for their `HTTPFields`).
+    public var head: HTTPRequest {
+        get {
+            switch storage {
+            case .converted(let head): return head
+            case .raw(let raw):
+                return body.connection?.head(of: raw, method: rawMethod, generation: body.generation)
+                    ?? HTTPRequestConversion.request(from: raw, method: rawMethod)
+            }
+        }
+        set { storage = .converted(newValue) }
+    }
+
     /// The body, read on demand: the client is not read faster than the handler reads.
     public var body: HTTPRequestBody
 
+    init(raw: HTTPRawHead, method: HTTPRequest.Method, body: HTTPRequestBody) {
+        storage = .raw(raw)
+        rawMethod = method
+        self.body = body
+    }
+
+    /// The request target (path and query) as received, or as a handler set it.
+    private var target: String {
+        switch storage {
+        case .converted(let head): return head.path ?? "/"
+        // Targets up to 15 bytes (`/`, `/echo`) are small strings: no allocation.
+        case .raw(let raw): return raw.target.string
+        }
+    }
+
+    /// Calls `body` with the bytes of ``path``.
+    func withPathBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        switch storage {
+        case .raw(let raw):
+            return raw.target.withUnsafeBytes { target in
+                let end = target.firstIndex(of: UInt8(ascii: "?")) ?? target.count
+                return body(UnsafeRawBufferPointer(rebasing: target[..<end]))
+            }
+        case .converted:
+            var path = String(path)
+            return path.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        }
+    }
+
     /// The path without the query.
     public var path: Substring {
-        let full = head.path ?? "/"
+        let full = target
         // Searched as UTF-8 (its indices are the string's): no grapheme breaking per character.
         guard let question = full.utf8.firstIndex(of: UInt8(ascii: "?")) else { return full[...] }
         return full[..<question]
@@ -15,7 +73,8 @@ public struct HTTPServerRequest {
 
     /// The value of query parameter `name` (`?name=value`), without percent-decoding.
     public func queryParameter(_ name: String) -> Substring? {
-        guard let full = head.path, let question = full.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        let full = target
+        guard let question = full.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
         for pair in full[full.index(after: question)...].split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             if parts[0] == name { return parts.count > 1 ? parts[1] : "" }

@@ -29,15 +29,53 @@ public struct HTTPServerResponse {
     /// The status.
     public var status: HTTPResponse.Status
     /// The header fields.
-    public var headerFields: HTTPFields
+    public var headerFields: HTTPFields {
+        get { fields }
+        _modify {
+            encodedFields = nil
+            yield &fields
+        }
+        set {
+            fields = newValue
+            encodedFields = nil
+        }
+    }
+    private var fields: HTTPFields
+    /// ``headerFields`` as `name: value` CRLF lines, when known without encoding them (no
+    /// fields, or those of ``text(_:status:)``); nil once the fields are changed.
+    private(set) var encodedFields: Bytes?
     /// The body.
-    public var body: Body
+    public var body: Body {
+        get {
+            if let text { return .bytes(Bytes(text)) }
+            return storedBody
+        }
+        _modify {
+            materializeText()
+            yield &storedBody
+        }
+        set {
+            storedBody = newValue
+            text = nil
+        }
+    }
+    private var storedBody: Body
+    /// The body of ``text(_:status:)`` while nobody asked for ``body``: the server copies its
+    /// UTF-8 straight behind the head, without a `Bytes` of its own.
+    private(set) var text: String?
+
+    private mutating func materializeText() {
+        guard let text else { return }
+        storedBody = .bytes(Bytes(text))
+        self.text = nil
+    }
 
     /// A response with a whole body (empty by default).
     public init(status: HTTPResponse.Status, headerFields: HTTPFields = HTTPFields(), body: Bytes = Bytes()) {
         self.status = status
-        self.headerFields = headerFields
-        self.body = .bytes(body)
+        fields = headerFields
+        encodedFields = headerFields.isEmpty ? Bytes.empty : nil
+        storedBody = .bytes(body)
     }
 
     /// A response whose body `write` streams.
@@ -46,8 +84,9 @@ public struct HTTPServerResponse {
         body write: @escaping (HTTPResponseBodyWriter) async throws -> Void
     ) {
         self.status = status
-        self.headerFields = headerFields
-        self.body = .stream(write)
+        fields = headerFields
+        encodedFields = headerFields.isEmpty ? Bytes.empty : nil
+        storedBody = .stream(write)
     }
 
     /// A response that hands the connection to `body` instead of answering (see
@@ -70,10 +109,19 @@ public struct HTTPServerResponse {
     }
 
     private static let textFields: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+    private static let encodedTextFields: Bytes = "Content-Type: text/plain; charset=utf-8\r\n"
 
     /// A `text/plain; charset=utf-8` response.
     public static func text(_ text: String, status: HTTPResponse.Status = .ok) -> HTTPServerResponse {
-        HTTPServerResponse(status: status, headerFields: textFields, body: Bytes(text))
+        HTTPServerResponse(status: status, fields: textFields, encodedFields: encodedTextFields, text: text)
+    }
+
+    private init(status: HTTPResponse.Status, fields: HTTPFields, encodedFields: Bytes, text: String) {
+        self.status = status
+        self.fields = fields
+        self.encodedFields = encodedFields
+        storedBody = .bytes(Bytes.empty)
+        self.text = text
     }
 }
 
