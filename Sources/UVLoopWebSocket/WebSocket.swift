@@ -62,7 +62,7 @@ public final class WebSocket {
     private var keepAlive: SpawnedTask?
     private var awaitingPong = false
     /// See ``collectionIndex``; `UInt32.max` for none.
-    private var collectionSlot = UInt32.max
+    private var collectionSlot = CollectionSlot()
     /// The stream as a `Stream` (TCP, a Unix socket) when this is a server end without
     /// compression, so its messages' frames are the same bytes for every such socket: a
     /// broadcast queues a ``PreparedMessage``'s frame on it like a line. `nil` otherwise.
@@ -109,15 +109,8 @@ public final class WebSocket {
     /// `Stream.collectionIndex`): with it, finding and removing the socket there costs O(1).
     /// The WebSocket never reads it. `nil` until set; at most `UInt32.max - 1`.
     public var collectionIndex: Int? {
-        get { collectionSlot == .max ? nil : Int(collectionSlot) }
-        set {
-            guard let newValue else {
-                collectionSlot = .max
-                return
-            }
-            precondition(newValue >= 0 && newValue < Int(UInt32.max), "collectionIndex \(newValue) out of range")
-            collectionSlot = UInt32(newValue)
-        }
+        get { collectionSlot.index }
+        set { collectionSlot.index = newValue }
     }
 
     /// The messages, one per iteration, until the connection closes; see ``receive()``.

@@ -38,7 +38,7 @@ public class Stream: HandleOwner {
     private var lowWater: Int32 = 16 * 1024
     /// See ``collectionIndex``; `UInt32.max` for none. 32 bits, in the gap before the pointers,
     /// so the object does not grow (every connection holds one).
-    private var collectionSlot = UInt32.max
+    private var collectionSlot = CollectionSlot()
 
     // Read side.
     @exclusivity(unchecked) private var readWaiter: UnsafeContinuation<Void, any Error>?
@@ -54,15 +54,8 @@ public class Stream: HandleOwner {
     ///
     /// A stream has one such index: keep it in at most one collection that uses it.
     public var collectionIndex: Int? {
-        get { collectionSlot == .max ? nil : Int(collectionSlot) }
-        set {
-            guard let newValue else {
-                collectionSlot = .max
-                return
-            }
-            precondition(newValue >= 0 && newValue < Int(UInt32.max), "collectionIndex \(newValue) out of range")
-            collectionSlot = UInt32(newValue)
-        }
+        get { collectionSlot.index }
+        set { collectionSlot.index = newValue }
     }
 
     /// Once this many bytes are queued, ``drain()`` waits (default 64 KiB; at most 2 GiB).
