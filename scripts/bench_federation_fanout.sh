@@ -4,7 +4,7 @@
 # p99 latency, nothing lost.
 #
 #   bash scripts/bench_federation_fanout.sh BIN_DIR CHATBENCH [OUT_DIR]
-#   ROUNDS=3 MSGS=500 MODE=--plain bash scripts/bench_federation_fanout.sh Examples/.build/release .build/tools/chatbench
+#   ROUNDS=5 MSGS=2000 MODE=--plain bash scripts/bench_federation_fanout.sh Examples/.build/release .build/tools/chatbench
 #
 # Each round, in alternating order, each configuration with fresh processes and a fresh
 # redis-server (scripts/redis_server.sh, loopback, free port):
@@ -25,7 +25,9 @@ CHATBENCH=${2:?usage: bench_federation_fanout.sh BIN_DIR CHATBENCH [OUT_DIR]}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${3:-$ROOT/Benchmarks/results}
 ROUNDS=${ROUNDS:-3}
-MSGS=${MSGS:-500}
+# 2,000 lines a sender: a closed-loop run then lasts about 1 s. With 500 (0.2-0.4 s) the rounds'
+# ratios ranged 0.47-0.78 on a quiet machine; with 2,000, 0.60-0.74 (PERFORMANCE.md, session 6).
+MSGS=${MSGS:-2000}
 MODE=${MODE:---plain}
 TASKSET=${TASKSET:-1}
 PORT_BASE=${PORT_BASE:-21200}
