@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Chat fan-out: servers against the batched C relay (Benchmarks/Baseline/chat_relay_batched, the
 # floor), in interleaved rounds, each server fresh for each run, pinned to core 0 and chatbench
-# to core 1. Prints the medians of deliveries/s, server CPU per delivery and (HOLD_CONNS)
+# to core 1. Prints the medians of deliveries/s (and of each round's own ratio to C), server CPU
+# per delivery and (HOLD_CONNS)
 # memory per idle connection, with each server's ratio to the C relay.
 #
 #   scripts/bench_fanout.sh TOOLS "LABEL=COMMAND" ...
@@ -99,8 +100,14 @@ rate = lambda kv: float(kv['deliveries_per_s']) if 'deliveries_per_s' in kv else
 ns = lambda kv: int(kv['cpu_ticks']) / hz * 1e9 / int(kv['received']) if int(kv.get('received', 0)) > 0 else None
 kb = lambda kv: float(kv['kb_per_conn']) if 'kb_per_conn' in kv else None
 fmt = lambda v, spec: '-' if v is None else format(v, spec)
-print('| test | server | deliveries/s (M) | ×C | CPU ns/delivery | ×C | KB/conn |')
-print('|---|---|---|---|---|---|---|')
+def per_round(test, server, f):
+    # The median of each round's own ratio: on a machine whose speed drifts between rounds
+    # it can differ from the ratio of the medians (both are printed).
+    c = {kv['round']: f(kv) for kv in runs.get((test, 'c'), [])}
+    ratios = [f(kv) / c[kv['round']] for kv in runs.get((test, server), []) if f(kv) and c.get(kv['round'])]
+    return statistics.median(ratios) if ratios else None
+print('| test | server | deliveries/s (M) | ×C | ×C per round | CPU ns/delivery | ×C | KB/conn |')
+print('|---|---|---|---|---|---|---|---|')
 for test in ('fanout100', 'fanout1000', 'hold'):
     c_rate, c_ns = med(test, 'c', rate), med(test, 'c', ns)
     for s in labels:
@@ -108,5 +115,6 @@ for test in ('fanout100', 'fanout1000', 'hold'):
         r, n, k = med(test, s, rate), med(test, s, ns), med(test, s, kb)
         rr = r / c_rate if r and c_rate else None
         nr = n / c_ns if n and c_ns else None
-        print(f'| {test} | {s} | {fmt(r and r / 1e6, ".2f")} | {fmt(rr, ".2f")} | {fmt(n, ".0f")} | {fmt(nr, ".2f")} | {fmt(k, ".2f")} |')
+        pr = per_round(test, s, rate)
+        print(f'| {test} | {s} | {fmt(r and r / 1e6, ".2f")} | {fmt(rr, ".2f")} | {fmt(pr, ".2f")} | {fmt(n, ".0f")} | {fmt(nr, ".2f")} | {fmt(k, ".2f")} |')
 EOF
