@@ -2,8 +2,7 @@
 # Chat fan-out: servers against the batched C relay (Benchmarks/Baseline/chat_relay_batched, the
 # floor), in interleaved rounds, each server fresh for each run, pinned to core 0 and chatbench
 # to core 1. Prints the medians of deliveries/s (and of each round's own ratio to C), server CPU
-# per delivery and (HOLD_CONNS)
-# memory per idle connection, with each server's ratio to the C relay.
+# per delivery and (HOLD_CONNS) memory per idle connection, with each server's ratio to the C relay.
 #
 #   scripts/bench_fanout.sh TOOLS "LABEL=COMMAND" ...
 #   scripts/bench_fanout.sh .build/tools "uvloop=Examples/.build/release/ChatExample --plain"
