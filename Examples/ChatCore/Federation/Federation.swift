@@ -121,6 +121,12 @@ public final class Federation {
         while !Task.isCancelled {
             do {
                 let client = try await RedisClient.connect(url: settings.redisURL, logger: log, on: loop)
+                // Where reading starts, fixed before "federating" is said: an event appended
+                // after that line (another process's rename) is read, not skipped.
+                if lastID == nil {
+                    lastID = try await newestID(client)
+                    redisRunID = try await runID(client)
+                }
                 redis = client
                 log.notice(
                     "federating room \(settings.room) through redis \(client.configuration.endpoint) as node \(settings.node)")
