@@ -47,9 +47,9 @@ public final class Loop: @unchecked Sendable {
     /// The tasks waiting in a stream's `drain` or `flush`, by stream, oldest first. Kept here
     /// rather than in every stream, which would spend 16 bytes per connection on a rare wait.
     @exclusivity(unchecked) var writeWaiters: [ObjectIdentifier: [WriteWaiter]] = [:]
-    /// The handlers waiting for input on a stream without a task (``Stream/whenReadable(_:)``),
-    /// by stream: kept here rather than in every stream, like `writeWaiters`.
-    @exclusivity(unchecked) var readHandlers: [ObjectIdentifier: ReadHandler] = [:]
+    /// The handlers waiting for input on a stream without a task (``Stream/whenReadable(_:)``):
+    /// kept here rather than in every stream, like `writeWaiters`.
+    @exclusivity(unchecked) var readHandlers = ReadHandlerTable()
     /// The id of the next wait in `drain` or `flush`, on any stream of the loop.
     @exclusivity(unchecked) var nextWriteWaiterID = 0
     /// Streams with bytes queued this iteration, flushed after the ready tasks have run.

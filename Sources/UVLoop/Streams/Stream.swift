@@ -28,8 +28,9 @@ public class Stream: HandleOwner {
     @exclusivity(unchecked) private var writeFailure: Int32 = 0
     /// True once ``close()`` was called.
     @exclusivity(unchecked) public private(set) var isClosed = false
-    /// True while a handler from ``whenReadable(_:)`` waits (kept in ``Loop/readHandlers``).
-    private var hasReadHandler = false
+    /// The slot in ``Loop/readHandlers`` of the handler from ``whenReadable(_:)`` that waits;
+    /// `UInt32.max` while none does.
+    private var readHandlerSlot = UInt32.max
     /// True while tasks wait in `drain` or `flush`: their continuations are kept by the loop
     /// (``Loop/writeWaiters``), not here, as few streams ever wait for writes.
     private var isWaitingForWrites = false
@@ -213,16 +214,20 @@ public class Stream: HandleOwner {
             handler()
             return true
         }
-        loop.readHandlers[ObjectIdentifier(self)] = ReadHandler(run: handler)
-        hasReadHandler = true
+        if readHandlerSlot == .max {
+            readHandlerSlot = loop.readHandlers.insert(ReadHandler(run: handler))
+        } else {
+            loop.readHandlers.replace(at: readHandlerSlot, with: ReadHandler(run: handler))
+        }
         return true
     }
 
     /// Calls the handler from ``whenReadable(_:)``, if one waits.
     private func runReadHandler() {
-        guard hasReadHandler else { return }
-        hasReadHandler = false
-        loop.readHandlers.removeValue(forKey: ObjectIdentifier(self))?.run()
+        guard readHandlerSlot != .max else { return }
+        let slot = readHandlerSlot
+        readHandlerSlot = .max
+        loop.readHandlers.remove(at: slot)?.run()
     }
 
     private func readError() -> UVError {
