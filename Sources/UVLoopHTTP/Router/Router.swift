@@ -140,7 +140,7 @@ public struct Router {
     }
 
     /// Answers `request` with the matching route's handler.
-    public nonisolated(nonsending) func handle(_ request: HTTPServerRequest, context: HTTPRequestContext) async throws -> HTTPServerResponse {
+    public func handle(_ request: HTTPServerRequest, context: HTTPRequestContext) async throws -> HTTPServerResponse {
         let (handler, context) = resolve(request, context: context)
         return try await handler(request, context)
     }

@@ -23,7 +23,7 @@
 /// loop's tasks. Timeouts are checked four times a second, so they fire up to 250 ms late.
 public final class HTTPServer {
     /// A request handler: a plain `async` function of the request and its context.
-    public typealias Handler = nonisolated(nonsending) (HTTPServerRequest, HTTPRequestContext) async throws -> HTTPServerResponse
+    public typealias Handler = (HTTPServerRequest, HTTPRequestContext) async throws -> HTTPServerResponse
 
     /// The limits and timeouts.
     public let configuration: HTTPServerConfiguration
