@@ -121,8 +121,10 @@ private struct HeadCursor {
     }
 
     mutating func append(_ text: String) {
-        var text = text
-        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+        // The UTF-8 view copies a small (inline) string's bytes directly: `withUTF8` on a copy
+        // would first spill it to the stack.
+        let target = UnsafeMutableBufferPointer(start: (base + count).assumingMemoryBound(to: UInt8.self), count: text.utf8.count)
+        count += target.initialize(from: text.utf8).1
     }
 
     mutating func append(_ bytes: Bytes) {

@@ -35,11 +35,12 @@ public final class HTTPServer {
 
     /// Open connections, each knowing its index here (removal swaps in the last).
     private var connections: [HTTPServerConnection] = []
-    /// Quarter seconds since ``run(on:)`` started: the clock of every deadline.
-    private(set) var tick = 0
-    static let tickInterval = Duration.milliseconds(250)
     // @exclusivity(unchecked) here and below: loop-thread state, and no access to
-    // it spans a call that could reach it again, so the runtime's dynamic checks cannot fire.
+    // it spans a call that could reach it again, so the runtime's dynamic checks cannot fire
+    // (each would cost a check per request).
+    /// Quarter seconds since ``run(on:)`` started: the clock of every deadline.
+    @exclusivity(unchecked) private(set) var tick = 0
+    static let tickInterval = Duration.milliseconds(250)
     @exclusivity(unchecked) private(set) var date = HTTPDateCache()
     /// Requests begun on this server: each request's number, unique across its connections.
     @exclusivity(unchecked) var requestCount = 0
@@ -57,7 +58,7 @@ public final class HTTPServer {
     let idleTicks: Int
     let bodyTicks: Int
     /// True once ``shutdown()`` was called.
-    public private(set) var isShuttingDown = false
+    @exclusivity(unchecked) public private(set) var isShuttingDown = false
     private var shutdownTick = Int.max
     private var closeSource: (() -> Void)?
     private var drained: Event?

@@ -23,10 +23,12 @@ final class HTTPServerConnection {
     private var isKeepAliveWait = false
     /// The current request's number (``HTTPServer/requestCount``), so that a body iterator
     /// kept past its request reads nothing, and a cached head is never another request's.
-    private var generation = 0
-    private var isBodyOpen = false
-    private var isContinuePending = false
-    private var bodyError: HTTPParseError?
+    // @exclusivity(unchecked) on these too (see `parser`): read after the handler returns,
+    // they cost a dynamic exclusivity check per request otherwise.
+    @exclusivity(unchecked) private var generation = 0
+    @exclusivity(unchecked) private var isBodyOpen = false
+    @exclusivity(unchecked) private var isContinuePending = false
+    @exclusivity(unchecked) private var bodyError: HTTPParseError?
     /// The head of a streamed response, held until the first body write so that both go
     /// out together, and so that a request body found malformed before it can still get its 400.
     var pendingHead: Bytes?
