@@ -6,10 +6,18 @@ enum HTTPResponseEncoder {
         _ response: HTTPServerResponse, server: HTTPServer, contentLength: Int?, isChunked: Bool, version: HTTPVersion,
         keepAlive: Bool, appending body: Bytes = Bytes(), appendingText text: String = ""
     ) -> Bytes {
-        if let fields = response.encodedFields {
+        switch response.knownFields {
+        case .none:
             return head(
-                response.status, fields: fields, server: server, contentLength: contentLength, isChunked: isChunked,
+                response.status, fields: "", server: server, contentLength: contentLength, isChunked: isChunked,
                 version: version, keepAlive: keepAlive, body: body, text: text)
+        case .textPlain:
+            return head(
+                response.status, fields: "Content-Type: text/plain; charset=utf-8\r\n", server: server,
+                contentLength: contentLength, isChunked: isChunked, version: version, keepAlive: keepAlive, body: body,
+                text: text)
+        case .other:
+            break
         }
         // The scratch writer is moved out and back, so that the appends below are not each
         // an access to the server's stored property.
@@ -43,10 +51,10 @@ enum HTTPResponseEncoder {
         return writer.bytes(appending: body)
     }
 
-    /// The head of a response whose fields are encoded already (``HTTPServerResponse/encodedFields``),
+    /// The head of a response whose fields are constant (``HTTPServerResponse/knownFields``),
     /// written straight into the buffer that goes out: no scratch copy, no field iteration.
     private static func head(
-        _ status: HTTPResponse.Status, fields: Bytes, server: HTTPServer, contentLength: Int?, isChunked: Bool,
+        _ status: HTTPResponse.Status, fields: StaticString, server: HTTPServer, contentLength: Int?, isChunked: Bool,
         version: HTTPVersion, keepAlive: Bool, body: Bytes, text: String
     ) -> Bytes {
         let code = status.code
@@ -54,7 +62,7 @@ enum HTTPResponseEncoder {
         let serverName = server.configuration.serverName
         let date = server.date.line
         // The exact size (a larger buffer would stay allocated while the response is queued).
-        var capacity = date.count + fields.count + 2 + body.count + text.utf8.count
+        var capacity = date.count + fields.utf8CodeUnitCount + 2 + body.count + text.utf8.count
         capacity += code == 200 ? 17 : 12 + HeadCursor.decimalCount(code) + reason.utf8.count
         if let serverName { capacity += 10 + serverName.utf8.count }
         if isChunked {

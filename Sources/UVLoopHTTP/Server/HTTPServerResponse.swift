@@ -30,36 +30,52 @@ public struct HTTPServerResponse {
     public var status: HTTPResponse.Status
     /// The header fields.
     public var headerFields: HTTPFields {
-        get { fields }
+        get { fields ?? (knownFields == .textPlain ? Self.textFields : HTTPFields()) }
         _modify {
-            encodedFields = nil
-            yield &fields
+            materializeFields()
+            knownFields = .other
+            yield &fields!
         }
         set {
             fields = newValue
-            encodedFields = nil
+            knownFields = .other
         }
     }
-    private var fields: HTTPFields
-    /// ``headerFields`` as `name: value` CRLF lines, when known without encoding them (no
-    /// fields, or those of ``text(_:status:)``); nil once the fields are changed.
-    private(set) var encodedFields: Bytes?
+    /// The fields, once set or changed; nil while they are ``knownFields``, so that the common
+    /// responses hold no `HTTPFields` (a reference to copy and release per response).
+    private var fields: HTTPFields?
+    /// Which fields the response has while ``fields`` is nil (then the server writes them from
+    /// constant bytes, without encoding anything).
+    private(set) var knownFields: KnownFields
+
+    /// Fields the server can write without looking at ``headerFields``.
+    enum KnownFields {
+        /// No fields.
+        case none
+        /// `Content-Type: text/plain; charset=utf-8`, the fields of ``text(_:status:)``.
+        case textPlain
+        /// Others: encode ``headerFields``.
+        case other
+    }
+
     /// The body.
     public var body: Body {
         get {
             if let text { return .bytes(Bytes(text)) }
-            return storedBody
+            return storedBody ?? .bytes(Bytes())
         }
         _modify {
             materializeText()
-            yield &storedBody
+            if storedBody == nil { storedBody = .bytes(Bytes()) }
+            yield &storedBody!
         }
         set {
             storedBody = newValue
             text = nil
         }
     }
-    private var storedBody: Body
+    /// The body, unless it is empty or ``text``: nil then, so a text response holds no `Bytes`.
+    private var storedBody: Body?
     /// The body of ``text(_:status:)`` while nobody asked for ``body``: the server copies its
     /// UTF-8 straight behind the head, without a `Bytes` of its own.
     private(set) var text: String?
@@ -70,12 +86,20 @@ public struct HTTPServerResponse {
         self.text = nil
     }
 
+    private mutating func materializeFields() {
+        if fields == nil { fields = headerFields }
+    }
+
     /// A response with a whole body (empty by default).
     public init(status: HTTPResponse.Status, headerFields: HTTPFields = HTTPFields(), body: Bytes = Bytes()) {
         self.status = status
-        fields = headerFields
-        encodedFields = headerFields.isEmpty ? Bytes.empty : nil
-        storedBody = .bytes(body)
+        if headerFields.isEmpty {
+            knownFields = .none
+        } else {
+            fields = headerFields
+            knownFields = .other
+        }
+        storedBody = body.count > 0 ? .bytes(body) : nil
     }
 
     /// A response whose body `write` streams.
@@ -84,8 +108,12 @@ public struct HTTPServerResponse {
         body write: @escaping (HTTPResponseBodyWriter) async throws -> Void
     ) {
         self.status = status
-        fields = headerFields
-        encodedFields = headerFields.isEmpty ? Bytes.empty : nil
+        if headerFields.isEmpty {
+            knownFields = .none
+        } else {
+            fields = headerFields
+            knownFields = .other
+        }
         storedBody = .stream(write)
     }
 
@@ -109,18 +137,15 @@ public struct HTTPServerResponse {
     }
 
     private static let textFields: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
-    private static let encodedTextFields: Bytes = "Content-Type: text/plain; charset=utf-8\r\n"
 
     /// A `text/plain; charset=utf-8` response.
     public static func text(_ text: String, status: HTTPResponse.Status = .ok) -> HTTPServerResponse {
-        HTTPServerResponse(status: status, fields: textFields, encodedFields: encodedTextFields, text: text)
+        HTTPServerResponse(status: status, text: text)
     }
 
-    private init(status: HTTPResponse.Status, fields: HTTPFields, encodedFields: Bytes, text: String) {
+    private init(status: HTTPResponse.Status, text: String) {
         self.status = status
-        self.fields = fields
-        self.encodedFields = encodedFields
-        storedBody = .bytes(Bytes.empty)
+        knownFields = .textPlain
         self.text = text
     }
 }
