@@ -24,8 +24,10 @@ public class Stream: HandleOwner {
     private var isReading = false
     private var isAtEnd = false
     @exclusivity(unchecked) private var isScheduled = false
-    private var readFailure: Int32 = 0
-    @exclusivity(unchecked) private var writeFailure: Int32 = 0
+    /// libuv error codes (0 for none) of the read and the write side, in 16 bits each (every
+    /// libuv code lies in -4095...0), so that ``readHandlerSlot`` fits the object's 120 bytes.
+    private var readFailureCode: Int16 = 0
+    @exclusivity(unchecked) private var writeFailureCode: Int16 = 0
     /// True once ``close()`` was called.
     @exclusivity(unchecked) public private(set) var isClosed = false
     /// The slot in ``Loop/readHandlers`` of the handler from ``whenReadable(_:)`` that waits;
@@ -40,6 +42,15 @@ public class Stream: HandleOwner {
     /// See ``collectionIndex``; `UInt32.max` for none. 32 bits, in the gap before the pointers,
     /// so the object does not grow (every connection holds one).
     private var collectionSlot = CollectionSlot()
+
+    private var readFailure: Int32 {
+        get { Int32(readFailureCode) }
+        set { readFailureCode = Int16(clamping: newValue) }
+    }
+    private var writeFailure: Int32 {
+        get { Int32(writeFailureCode) }
+        set { writeFailureCode = Int16(clamping: newValue) }
+    }
 
     // Read side.
     @exclusivity(unchecked) private var readWaiter: UnsafeContinuation<Void, any Error>?

@@ -53,19 +53,25 @@ public struct Router {
         /// Routes, not (method, handler) tuples: a closure kept in a tuple of an array is
         /// stored reabstracted, and taking it out allocates a thunk.
         fileprivate let routes: [[Route]]
+        /// Each path's `GET` route, as ``Router/pick(_:method:)`` picks it: most requests are
+        /// `GET`s, found without a look at the path's other routes.
+        fileprivate let getRoutes: [Route?]
 
         fileprivate init(_ exact: [Substring: [Route]]) {
             var paths: [UInt8] = []
             var ends: [Int] = []
             var routes: [[Route]] = []
+            var getRoutes: [Route?] = []
             for (path, pathRoutes) in exact {
                 paths += path.utf8
                 ends.append(paths.count)
                 routes.append(pathRoutes)
+                getRoutes.append(Router.pick(pathRoutes, method: .get).map { pathRoutes[$0] })
             }
             self.paths = paths
             self.ends = ends
             self.routes = routes
+            self.getRoutes = getRoutes
         }
 
         /// The handler of the route whose path is exactly the request's, for its method (for
@@ -73,7 +79,22 @@ public struct Router {
         /// nil leaves the request to that.
         func handler(for request: HTTPServerRequest) -> Handler? {
             guard let index = request.withPathBytes({ index(of: $0) }) else { return nil }
-            let method = request.method
+            return handler(at: index, method: request.method)
+        }
+
+        /// ``handler(for:)`` for a request target as received (path and query): the server
+        /// asks with its parsed head, before (and without) looking into the request it made.
+        func handler(target: Bytes, method: HTTPRequest.Method) -> Handler? {
+            let found = target.withUnsafeBytes { target in
+                let end = target.firstIndex(of: UInt8(ascii: "?")) ?? target.count
+                return index(of: UnsafeRawBufferPointer(rebasing: target[..<end]))
+            }
+            guard let found else { return nil }
+            return handler(at: found, method: method)
+        }
+
+        private func handler(at index: Int, method: HTTPRequest.Method) -> Handler? {
+            if method == .get { return getRoutes[index]?.handler }
             let candidates = routes[index]
             guard let pick = Router.pick(candidates, method: method) else { return nil }
             return candidates[pick].handler

@@ -186,7 +186,7 @@ final class HTTPServerConnection {
             var handler = server.handler
             var resolved = context
             // Optional chaining resolves on the stored router, without copying it.
-            if let listed = server.listedPaths, let found = listed.handler(for: request) {
+            if let listed = server.listedPaths, let found = listed.handler(target: head.target, method: request.method) {
                 handler = found
             } else if let routed = server.router?.resolve(request, context: context) {
                 (handler, resolved) = routed
