@@ -129,10 +129,13 @@ private struct HeadCursor {
     }
 
     mutating func append(_ text: String) {
-        // The UTF-8 view copies a small (inline) string's bytes directly: `withUTF8` on a copy
-        // would first spill it to the stack.
-        let target = UnsafeMutableBufferPointer(start: (base + count).assumingMemoryBound(to: UInt8.self), count: text.utf8.count)
-        count += target.initialize(from: text.utf8).1
+        // Cheapest of those measured (callgrind): no copy of the string value, whose release
+        // `withUTF8` on a `var` costs, and no element-wise loop over a small string's UTF-8.
+        let done: Void? = text.utf8.withContiguousStorageIfAvailable { append(UnsafeRawBufferPointer($0)) }
+        if done == nil {
+            var text = text
+            text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+        }
     }
 
     mutating func append(_ bytes: Bytes) {
