@@ -69,7 +69,7 @@ final class HTTPServerConnection {
                 return
             }
             isIdle = false
-            let staysOpen = await respond(to: head)
+            let staysOpen = await respond(to: consume head)
             if let handler = takeOverHandler {
                 // The connection leaves the server: its timeouts, shutdown and close are the new
                 // owner's, which may keep it open after returning (a session waiting without a task).
@@ -160,25 +160,33 @@ final class HTTPServerConnection {
     }
 
     /// Runs the handler and writes its response; returns whether the connection stays open.
-    private nonisolated(nonsending) func respond(to head: HTTPRawHead) async -> Bool {
+    /// `head` moves into the request the handler gets: a copy would cost a retain and a release
+    /// of each of its references.
+    private nonisolated(nonsending) func respond(to head: consuming HTTPRawHead) async -> Bool {
         server.requestCount += 1
         generation = server.requestCount
         isBodyOpen = head.framing != .none
         isContinuePending = head.expectsContinue
         bodyError = nil
         deadline = Int.max
+        let version = head.version
+        let isKeepAlive = head.isKeepAlive
         // The `HTTPRequest` is built only if the handler asks for it (``head(of:method:generation:)``).
         defer { if server.cachedHead?.generation == generation { server.cachedHead = nil } }
-        let request: HTTPServerRequest
+        let method: HTTPRequest.Method
         do {
-            request = HTTPServerRequest(
-                raw: head, method: try HTTPRequestConversion.method(head.method),
-                body: HTTPRequestBody(connection: self, generation: generation))
+            method = try HTTPRequestConversion.method(head.method)
         } catch {
             await sendError(status: 400, reason: "\(error)")
             return false
         }
-        let isHead = request.method == .head
+        // Found from the head before it moves.
+        let listedHandler = server.listedPaths?.handler(target: head.target, method: method)
+        // nonisolated(unsafe): the handler runs on this task, on the connection's loop (the task
+        // prefers the loop's executor), so the request is not used by two threads at once.
+        nonisolated(unsafe) let request = HTTPServerRequest(
+            raw: consume head, method: method, body: HTTPRequestBody(connection: self, generation: generation))
+        let isHead = method == .head
         let context = HTTPRequestContext(loop: stream.loop, stream: stream)
         var response: HTTPServerResponse
         do {
@@ -186,14 +194,12 @@ final class HTTPServerConnection {
             var handler = server.handler
             var resolved = context
             // Optional chaining resolves on the stored router, without copying it.
-            if let listed = server.listedPaths, let found = listed.handler(target: head.target, method: request.method) {
+            if let found = listedHandler {
                 handler = found
             } else if let routed = server.router?.resolve(request, context: context) {
                 (handler, resolved) = routed
             }
-            // Safe: the handler runs on this task, on the connection's loop (the task prefers the
-            // loop's executor), so the request and context are not used by two threads at once.
-            nonisolated(unsafe) let request = request
+            // Safe as `request` above.
             nonisolated(unsafe) let routed = resolved
             response = try await handler(request, routed)
         } catch {
@@ -207,9 +213,9 @@ final class HTTPServerConnection {
             await sendError(status: bodyError.status, reason: bodyError.reason)
             return false
         }
-        var keepAlive = head.isKeepAlive && !server.isShuttingDown
+        var keepAlive = isKeepAlive && !server.isShuttingDown
         do {
-            keepAlive = try await write(response, version: head.version, isHead: isHead, keepAlive: keepAlive)
+            keepAlive = try await write(response, version: version, isHead: isHead, keepAlive: keepAlive)
         } catch {
             if let bodyError, pendingHead != nil {
                 pendingHead = nil
