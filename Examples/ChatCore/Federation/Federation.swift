@@ -124,8 +124,14 @@ public final class Federation {
                 // Where reading starts, fixed before "federating" is said: an event appended
                 // after that line (another process's rename) is read, not skipped.
                 if lastID == nil {
-                    lastID = try await newestID(client)
-                    redisRunID = try await runID(client)
+                    do {
+                        lastID = try await newestID(client)
+                        redisRunID = try await runID(client)
+                    } catch {
+                        // The next attempt makes a new client: this one must not stay open.
+                        client.close()
+                        throw error
+                    }
                 }
                 redis = client
                 log.notice(
