@@ -125,8 +125,10 @@ public final class Federation {
                 // after that line (another process's rename) is read, not skipped.
                 if lastID == nil {
                     do {
-                        lastID = try await newestID(client)
+                        // Both or neither: a retry must not find one without the other.
+                        let newest = try await newestID(client)
                         redisRunID = try await runID(client)
+                        lastID = newest
                     } catch {
                         // The next attempt makes a new client: this one must not stay open.
                         client.close()
