@@ -60,8 +60,13 @@ final class HTTPServerConnection {
         while true {
             let head: HTTPRawHead
             do {
-                guard let next = try await readHead() else { return }
-                head = next
+                // Most heads are complete in what has arrived: taken without an async call.
+                if let ready = try headInBuffer() {
+                    head = ready
+                } else {
+                    guard let next = try await readHead() else { return }
+                    head = next
+                }
             } catch let error as HTTPParseError {
                 if error.kind != .incomplete { await sendError(status: error.status, reason: error.reason) }
                 return
@@ -136,6 +141,15 @@ final class HTTPServerConnection {
         }
     }
 
+    /// The next head, if the parser holds it or completes it with the bytes the stream has
+    /// buffered; nil if more must be read (``readHead()``).
+    private func headInBuffer() throws(HTTPParseError) -> HTTPRawHead? {
+        if let head = try parser.nextHead() { return head }
+        guard let buffered = plain?.readBuffered() else { return nil }
+        received(buffered)
+        return try parser.nextHead()
+    }
+
     /// Reads until a whole head has arrived; `nil` if the client closed between requests.
     private nonisolated(nonsending) func readHead() async throws -> HTTPRawHead? {
         while true {
@@ -150,13 +164,18 @@ final class HTTPServerConnection {
                 _ = try parser.finish()
                 return nil
             }
-            if isKeepAliveWait {
-                isKeepAliveWait = false
-                deadline = server.deadline(afterTicks: server.headerTicks)
-            }
-            isIdle = false
-            parser.append(bytes)
+            received(bytes)
         }
+    }
+
+    /// Hands bytes of a head to the parser; the header timeout replaces the idle one.
+    private func received(_ bytes: Bytes) {
+        if isKeepAliveWait {
+            isKeepAliveWait = false
+            deadline = server.deadline(afterTicks: server.headerTicks)
+        }
+        isIdle = false
+        parser.append(bytes)
     }
 
     /// Runs the handler and writes its response; returns whether the connection stays open.
@@ -215,7 +234,12 @@ final class HTTPServerConnection {
         }
         var keepAlive = isKeepAlive && !server.isShuttingDown
         do {
-            keepAlive = try await write(response, version: version, isHead: isHead, keepAlive: keepAlive)
+            // A whole body is queued without an async call; a drain, if due, waits here.
+            if try queueWhole(response, version: version, isHead: isHead, keepAlive: keepAlive) {
+                if needsDrain { try await drain() }
+            } else {
+                keepAlive = try await write(response, version: version, isHead: isHead, keepAlive: keepAlive)
+            }
         } catch {
             if let bodyError, pendingHead != nil {
                 pendingHead = nil
@@ -251,27 +275,15 @@ final class HTTPServerConnection {
     private nonisolated(nonsending) func write(
         _ response: HTTPServerResponse, version: HTTPVersion, isHead: Bool, keepAlive: Bool
     ) async throws -> Bool {
-        let code = response.status.code
-        let hasBody = !(isHead || code < 200 || code == 204 || code == 304)
-        if let text = response.text, text.utf8.count <= 4096 {
-            // A small `.text` body: its UTF-8 goes behind the head, with no `Bytes` of its own.
-            let head = HTTPResponseEncoder.head(
-                response, server: server, contentLength: code < 200 || code == 204 || code == 304 ? nil : text.utf8.count,
-                isChunked: false, version: version, keepAlive: keepAlive, appendingText: hasBody ? text : "")
-            try stream.write(head)
+        if try queueWhole(response, version: version, isHead: isHead, keepAlive: keepAlive) {
             if needsDrain { try await drain() }
             return keepAlive
         }
+        let code = response.status.code
+        let hasBody = !(isHead || code < 200 || code == 204 || code == 304)
         switch response.body {
-        case .bytes(let body):
-            let isSmall = hasBody && body.count <= 4096
-            let head = HTTPResponseEncoder.head(
-                response, server: server, contentLength: code < 200 || code == 204 || code == 304 ? nil : body.count,
-                isChunked: false, version: version, keepAlive: keepAlive, appending: isSmall ? body : Bytes())
-            try stream.write(head)
-            if hasBody && !isSmall { try stream.write(body) }
-            if needsDrain { try await drain() }
-            return keepAlive
+        case .bytes:
+            preconditionFailure("queueWhole writes every whole body")
         case .takeOver(let handler):
             guard version.minor >= 1, !isBodyOpen else {
                 let refusal = HTTPServerResponse.text(
@@ -306,6 +318,29 @@ final class HTTPServerConnection {
             try await drain()
             return keepAlive
         }
+    }
+
+    /// Queues `response` with its head if its body is whole (text or bytes), and returns true;
+    /// false for a streamed or taken-over body (``write(_:version:isHead:keepAlive:)``).
+    private func queueWhole(_ response: HTTPServerResponse, version: HTTPVersion, isHead: Bool, keepAlive: Bool) throws -> Bool {
+        let code = response.status.code
+        let hasBody = !(isHead || code < 200 || code == 204 || code == 304)
+        if let text = response.text, text.utf8.count <= 4096 {
+            // A small `.text` body: its UTF-8 goes behind the head, with no `Bytes` of its own.
+            let head = HTTPResponseEncoder.head(
+                response, server: server, contentLength: code < 200 || code == 204 || code == 304 ? nil : text.utf8.count,
+                isChunked: false, version: version, keepAlive: keepAlive, appendingText: hasBody ? text : "")
+            try stream.write(head)
+            return true
+        }
+        guard case .bytes(let body) = response.body else { return false }
+        let isSmall = hasBody && body.count <= 4096
+        let head = HTTPResponseEncoder.head(
+            response, server: server, contentLength: code < 200 || code == 204 || code == 304 ? nil : body.count,
+            isChunked: false, version: version, keepAlive: keepAlive, appending: isSmall ? body : Bytes())
+        try stream.write(head)
+        if hasBody && !isSmall { try stream.write(body) }
+        return true
     }
 
     /// Queues `bytes` of a streamed body, after the head if it is still held.
