@@ -18,8 +18,8 @@ enum HTTPHeadParser {
     static func checkStartLine(
         _ buffer: UnsafeRawBufferPointer, kind: HTTPParser.Kind, limits: HTTPParserLimits
     ) throws(HTTPParseError) {
-        var scanner = HeadScanner(head: nil, buffer: buffer, limits: limits)
-        _ = try scanner.parseStartLine(kind: kind, end: buffer.count - 2)
+        var scanner = HeadScanner(buffer: buffer, limits: limits)
+        _ = try scanner.parseStartLine(kind: kind)
     }
 
     /// The verdict on a start line with no LF in its first `maxTargetLength + startLineSlack`
@@ -98,25 +98,33 @@ enum HTTPHeadParser {
         }
     }
 
-    /// Parses `head`, which ends with CRLF CRLF and does not start with an empty line.
+    /// Parses `head`, a head that ``findEnd(_:from:firstLF:kind:limits:)`` found: it ends with
+    /// CRLF CRLF, does not start with an empty line, and has a CR before each LF.
     static func parse(
         _ head: Bytes, kind: HTTPParser.Kind, limits: HTTPParserLimits, responseHasNoBody: Bool
     ) throws(HTTPParseError) -> HTTPRawHead {
         try head.withUnsafeBytes { (buffer) throws(HTTPParseError) -> HTTPRawHead in
-            var scanner = HeadScanner(head: head.storage, buffer: buffer, limits: limits)
-            return try scanner.parse(kind: kind, responseHasNoBody: responseHasNoBody)
+            var scanner = HeadScanner(buffer: buffer, limits: limits)
+            return try scanner.parse(head, kind: kind, responseHasNoBody: responseHasNoBody)
         }
     }
 }
 
+/// Where the parts of a start line lie in its head.
+private struct StartLine {
+    /// Requests: the method is `0..<methodEnd`, the target `methodEnd + 1..<targetEnd`; 0 for responses.
+    var methodEnd = 0
+    var targetEnd = 0
+    /// Responses: where the reason phrase starts; it runs to `end`.
+    var reasonStart: Int
+    /// The index of the line's CR.
+    var end: Int
+    var status = 0
+    var version: HTTPVersion
+}
+
 /// The state of one head parse: the buffer, the position, what the fields said.
 private struct HeadScanner {
-    /// The storage of `buffer`, for the slices a parse returns; nil to check without them.
-    /// Unmanaged so that copies of the scanner cost no reference counting: the caller's
-    /// `Bytes` keeps the storage alive for the whole parse.
-    let head: Unmanaged<ByteStorage>?
-    /// Where `buffer` starts in `head`.
-    let baseOffset: Int
     let buffer: UnsafeRawBufferPointer
     let limits: HTTPParserLimits
     var position = 0
@@ -131,21 +139,9 @@ private struct HeadScanner {
     var connectionKeepAlive = false
     var expectsContinue = false
 
-    init(head: ByteStorage?, buffer: UnsafeRawBufferPointer, limits: HTTPParserLimits) {
-        self.head = head.map { Unmanaged.passUnretained($0) }
-        if let head, let base = buffer.baseAddress {
-            baseOffset = head.withBase { UnsafeRawPointer($0).distance(to: base) }
-        } else {
-            baseOffset = 0
-        }
+    init(buffer: UnsafeRawBufferPointer, limits: HTTPParserLimits) {
         self.buffer = buffer
         self.limits = limits
-    }
-
-    @inline(__always)
-    func slice(_ start: Int, _ end: Int) -> Bytes {
-        guard let head else { return Bytes.empty }
-        return Bytes(storage: head.takeUnretainedValue(), offset: baseOffset + start, count: end - start)
     }
 
     /// The end of the current line (the index of its CR); moves nothing.
@@ -160,29 +156,36 @@ private struct HeadScanner {
         return lf - 1
     }
 
-    mutating func parse(kind: HTTPParser.Kind, responseHasNoBody: Bool) throws(HTTPParseError) -> HTTPRawHead {
-        let firstEnd = try lineEnd()
+    /// Parses `head`, whose bytes `buffer` holds.
+    ///
+    /// Each line is scanned once, up to its CR: the characters a line may hold exclude CR, and
+    /// `head` has a CR before each LF (findEnd checked), so the first CR not followed by LF is
+    /// a bad character and the first CRLF is the line's end, where a search for the LF would
+    /// have put it.
+    mutating func parse(_ head: Bytes, kind: HTTPParser.Kind, responseHasNoBody: Bool) throws(HTTPParseError) -> HTTPRawHead {
         // The start line first: findEnd leaves it to this function when the head came whole,
         // and its verdict must be the one findEnd gives when the head comes in pieces.
-        var result = try parseStartLine(kind: kind, end: firstEnd)
+        let line = try parseStartLine(kind: kind)
         // findEnd enforced this already; kept so that this function is safe on its own.
-        if buffer.count - (firstEnd + 2) > limits.maxHeaderBytes + 2 {
+        if buffer.count - (line.end + 2) > limits.maxHeaderBytes + 2 {
             throw HTTPParseError(.headerTooLarge, "header section over \(limits.maxHeaderBytes) bytes")
         }
-        position = firstEnd + 2
-        result.fields.reserveCapacity(8)
+        position = line.end + 2
+        var fieldCount = 0
         while true {
-            let end = try lineEnd()
-            if end == position { break }
-            if result.fields.count == limits.maxFieldCount {
+            guard position + 1 < buffer.count else { throw HTTPParseError(.badRequest, "unterminated line") }
+            if buffer[position] == HTTPSyntax.cr && buffer[position + 1] == HTTPSyntax.lf { break }
+            if fieldCount == limits.maxFieldCount {
                 throw HTTPParseError(.headerTooLarge, "more than \(limits.maxFieldCount) header fields")
             }
-            let field = try HTTPFieldLine.parse(
-                buffer, from: position, to: end, storage: head?.takeUnretainedValue(), baseOffset: baseOffset)
+            let field = try HTTPFieldLine.parse(buffer, from: position)
             try interpret(field)
-            result.fields.append(field.field)
-            position = end + 2
+            fieldCount += 1
+            position = field.end + 2
         }
+        var result = HTTPRawHead(
+            bytes: head, methodEnd: line.methodEnd, targetEnd: line.targetEnd, reasonStart: line.reasonStart,
+            fieldsStart: line.end + 2, fieldCount: fieldCount, status: line.status, version: line.version)
         switch kind {
         case .request: try frameRequest(&result)
         case .response: try frameResponse(&result, hasNoBody: responseHasNoBody)
@@ -190,11 +193,13 @@ private struct HeadScanner {
         return result
     }
 
-    mutating func parseStartLine(kind: HTTPParser.Kind, end: Int) throws(HTTPParseError) -> HTTPRawHead {
+    /// Parses the start line at `position` (the head's first line, through its CRLF).
+    mutating func parseStartLine(kind: HTTPParser.Kind) throws(HTTPParseError) -> StartLine {
         switch kind {
         case .request:
-            return try parseRequestLine(end: end)
+            return try parseRequestLine()
         case .response:
+            let end = try lineEnd()
             if end - position > limits.maxTargetLength + HTTPHeadParser.startLineSlack {
                 throw HTTPParseError(.badRequest, "status line too long")
             }
@@ -202,29 +207,36 @@ private struct HeadScanner {
         }
     }
 
-    mutating func parseRequestLine(end: Int) throws(HTTPParseError) -> HTTPRawHead {
+    /// Parses a request line, scanning it once: neither method nor target characters include
+    /// CR, so both scans stop before the line's end, and the version must end at a CRLF.
+    mutating func parseRequestLine() throws(HTTPParseError) -> StartLine {
+        let count = buffer.count
         var index = position
-        while index < end && HTTPSyntax.isToken(buffer[index]) { index += 1 }
-        guard index > position, index - position <= HTTPHeadParser.maxMethodLength, index < end, buffer[index] == HTTPSyntax.space
+        while index < count && HTTPSyntax.isToken(buffer[index]) { index += 1 }
+        guard index > position, index - position <= HTTPHeadParser.maxMethodLength, index < count,
+            buffer[index] == HTTPSyntax.space
         else {
             throw HTTPParseError(.badRequest, "invalid method")
         }
-        let method = slice(position, index)
+        let methodEnd = index
         let targetStart = index + 1
         index = targetStart
-        while index < end && HTTPSyntax.isTarget(buffer[index]) { index += 1 }
+        while index < count && HTTPSyntax.isTarget(buffer[index]) { index += 1 }
         if index - targetStart > limits.maxTargetLength {
             throw HTTPParseError(.targetTooLong, "request target over \(limits.maxTargetLength) bytes")
         }
-        guard index > targetStart, index < end, buffer[index] == HTTPSyntax.space else {
+        guard index > targetStart, index < count, buffer[index] == HTTPSyntax.space else {
             throw HTTPParseError(.badRequest, "invalid request target")
         }
-        let target = slice(targetStart, index)
-        let version = try parseVersion(from: index + 1, to: end)
-        return HTTPRawHead(method: method, target: target, version: version)
+        let versionStart = index + 1
+        // The version is the line's last 8 bytes: its CRLF comes right after them.
+        guard versionStart + 10 <= count, buffer[versionStart + 8] == HTTPSyntax.cr, buffer[versionStart + 9] == HTTPSyntax.lf
+        else { throw HTTPParseError(.badRequest, "invalid HTTP version") }
+        let version = try parseVersion(from: versionStart, to: versionStart + 8)
+        return StartLine(methodEnd: methodEnd, targetEnd: index, reasonStart: versionStart + 8, end: versionStart + 8, version: version)
     }
 
-    mutating func parseStatusLine(end: Int) throws(HTTPParseError) -> HTTPRawHead {
+    mutating func parseStatusLine(end: Int) throws(HTTPParseError) -> StartLine {
         guard end - position >= 12 else { throw HTTPParseError(.badRequest, "invalid status line") }
         let version = try parseVersion(from: position, to: position + 8)
         var index = position + 8
@@ -245,10 +257,7 @@ private struct HeadScanner {
                 throw HTTPParseError(.badRequest, "invalid character in reason phrase")
             }
         }
-        var result = HTTPRawHead(version: version)
-        result.status = status
-        result.reason = slice(reasonStart, end)
-        return result
+        return StartLine(reasonStart: reasonStart, end: end, status: status, version: version)
     }
 
     func parseVersion(from start: Int, to end: Int) throws(HTTPParseError) -> HTTPVersion {
@@ -360,23 +369,20 @@ struct HTTPFieldLine {
     let nameEnd: Int
     let valueStart: Int
     let valueEnd: Int
-    let field: HTTPRawField
+    /// The index of the line's CR.
+    let end: Int
 
-    /// Parses the line in `buffer[start..<end]` (no CRLF); the field's bytes share `storage`,
-    /// where `buffer` starts at `baseOffset` (empty bytes if `storage` is nil).
+    /// Parses the line starting at `start` in `buffer`, through the first CRLF after it (a
+    /// field's characters exclude CR, so the scan of its value stops there). A CR not
+    /// followed by LF, or any other byte a value may not hold, is an invalid character.
     @inline(__always)
-    static func parse(
-        _ buffer: UnsafeRawBufferPointer, from start: Int, to end: Int, storage: ByteStorage?, baseOffset: Int
-    ) throws(HTTPParseError) -> HTTPFieldLine {
-        func slice(_ low: Int, _ high: Int) -> Bytes {
-            guard let storage else { return Bytes.empty }
-            return Bytes(storage: storage, offset: baseOffset + low, count: high - low)
-        }
+    static func parse(_ buffer: UnsafeRawBufferPointer, from start: Int) throws(HTTPParseError) -> HTTPFieldLine {
+        let count = buffer.count
         if HTTPSyntax.isWhitespace(buffer[start]) { throw HTTPParseError(.badRequest, "obsolete line folding") }
         var index = start
-        while index < end && HTTPSyntax.isToken(buffer[index]) { index += 1 }
-        guard index < end, buffer[index] == HTTPSyntax.colon else {
-            if index < end && HTTPSyntax.isWhitespace(buffer[index]) {
+        while index < count && HTTPSyntax.isToken(buffer[index]) { index += 1 }
+        guard index < count, buffer[index] == HTTPSyntax.colon else {
+            if index < count && HTTPSyntax.isWhitespace(buffer[index]) {
                 throw HTTPParseError(.badRequest, "whitespace before colon in field")
             }
             throw HTTPParseError(.badRequest, "invalid field name")
@@ -384,17 +390,20 @@ struct HTTPFieldLine {
         guard index > start else { throw HTTPParseError(.badRequest, "empty field name") }
         let nameEnd = index
         index += 1
-        while index < end && HTTPSyntax.isWhitespace(buffer[index]) { index += 1 }
+        while index < count && HTTPSyntax.isWhitespace(buffer[index]) { index += 1 }
         let valueStart = index
         var valueEnd = index
-        while index < end {
+        while index < count {
             let byte = buffer[index]
-            guard HTTPSyntax.isFieldValue(byte) else { throw HTTPParseError(.badRequest, "invalid character in field value") }
+            if !HTTPSyntax.isFieldValue(byte) { break }
             index += 1
             if !HTTPSyntax.isWhitespace(byte) { valueEnd = index }
         }
-        return HTTPFieldLine(
-            nameStart: start, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd,
-            field: HTTPRawField(name: slice(start, nameEnd), value: slice(valueStart, valueEnd)))
+        guard index + 1 < count, buffer[index] == HTTPSyntax.cr, buffer[index + 1] == HTTPSyntax.lf else {
+            if index == count { throw HTTPParseError(.badRequest, "unterminated line") }
+            if buffer[index] == HTTPSyntax.lf { throw HTTPParseError(.badRequest, "bare LF in head") }
+            throw HTTPParseError(.badRequest, "invalid character in field value")
+        }
+        return HTTPFieldLine(nameStart: start, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd, end: index)
     }
 }

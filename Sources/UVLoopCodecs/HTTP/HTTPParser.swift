@@ -225,9 +225,11 @@ public struct HTTPParser {
                     throw HTTPParseError(.headerTooLarge, "more than \(limits.maxFieldCount) trailer fields")
                 }
                 let field = try line.withUnsafeBytes { (buffer) throws(HTTPParseError) -> HTTPFieldLine in
-                    try HTTPFieldLine.parse(buffer, from: 0, to: buffer.count - 2, storage: line.storage, baseOffset: line.offset)
+                    try HTTPFieldLine.parse(buffer, from: 0)
                 }
-                trailerFields.append(field.field)
+                trailerFields.append(
+                    HTTPRawField(
+                        name: line.slice(field.nameStart..<field.nameEnd), value: line.slice(field.valueStart..<field.valueEnd)))
             case .untilClose:
                 guard pending.count > 0 else { return nil }
                 return .body(takePending(pending.count))

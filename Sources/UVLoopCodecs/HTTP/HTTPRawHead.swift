@@ -48,20 +48,26 @@ public enum HTTPBodyFraming: Sendable, Equatable {
 
 /// A parsed request or response head, validated, with its framing worked out.
 ///
-/// Byte fields share the buffer the head arrived in: keeping one keeps that buffer.
+/// It holds the head's bytes (start line through the empty line) and where each part lies in
+/// them: copying a head costs one reference, and its byte properties are slices made on
+/// access. Keeping one keeps the buffer the head arrived in.
 public struct HTTPRawHead: Sendable {
-    /// The request method (requests; empty for responses).
-    public var method: Bytes
-    /// The request target, as sent (requests; empty for responses).
-    public var target: Bytes
+    /// The head, start line through the empty line; every byte property is a slice of it.
+    let bytes: Bytes
+    /// Requests: the method is `0..<methodEnd`, the target `methodEnd + 1..<targetEnd`.
+    /// Responses: both 0 (no method, no target).
+    let methodEnd: Int
+    let targetEnd: Int
+    /// The reason phrase is `reasonStart..<fieldsStart - 2` (empty for requests).
+    let reasonStart: Int
+    /// Where the first field line starts (past the start line's CRLF).
+    let fieldsStart: Int
+    /// The number of field lines.
+    let fieldCount: Int
     /// The status code (responses; 0 for requests).
     public var status: Int
-    /// The reason phrase (responses; empty for requests).
-    public var reason: Bytes
     /// The version the peer sent.
     public var version: HTTPVersion
-    /// The header fields, in order.
-    public var fields: [HTTPRawField]
     /// How the body is delimited.
     public var framing: HTTPBodyFraming
     /// True if the connection may carry another message after this one: HTTP/1.1 without
@@ -70,21 +76,43 @@ public struct HTTPRawHead: Sendable {
     /// True for an HTTP/1.1 request with `Expect: 100-continue`.
     public var expectsContinue: Bool
 
-    init(version: HTTPVersion) {
-        self.init(method: Bytes.empty, target: Bytes.empty, version: version)
-    }
-
-    /// A request head (each `Bytes.empty` costs a global access and a retain: set once).
-    init(method: Bytes, target: Bytes, version: HTTPVersion) {
-        self.method = method
-        self.target = target
-        status = 0
-        reason = Bytes.empty
+    /// A head over `bytes` (which end with CRLF CRLF) whose parts the parser found where the
+    /// arguments say; framing, keep-alive and `Expect` are set by the parser afterwards.
+    init(
+        bytes: Bytes, methodEnd: Int, targetEnd: Int, reasonStart: Int, fieldsStart: Int, fieldCount: Int,
+        status: Int, version: HTTPVersion
+    ) {
+        self.bytes = bytes
+        self.methodEnd = methodEnd
+        self.targetEnd = targetEnd
+        self.reasonStart = reasonStart
+        self.fieldsStart = fieldsStart
+        self.fieldCount = fieldCount
+        self.status = status
         self.version = version
-        fields = []
         framing = .none
         isKeepAlive = false
         expectsContinue = false
+    }
+
+    /// The bytes `start..<end` of the head, sharing its buffer.
+    @inline(__always)
+    private func slice(_ start: Int, _ end: Int) -> Bytes {
+        Bytes(storage: bytes.storage, offset: bytes.offset + start, count: end - start)
+    }
+
+    /// The request method (requests; empty for responses).
+    public var method: Bytes { slice(0, methodEnd) }
+
+    /// The request target, as sent (requests; empty for responses).
+    public var target: Bytes { methodEnd == 0 ? slice(0, 0) : slice(methodEnd + 1, targetEnd) }
+
+    /// The reason phrase (responses; empty for requests).
+    public var reason: Bytes { slice(reasonStart, fieldsStart - 2) }
+
+    /// The header fields, in order.
+    public var fields: HTTPRawFields {
+        HTTPRawFields(bytes: bytes, start: fieldsStart, end: bytes.count - 2, count: fieldCount)
     }
 
     /// The value of the first field named `name` (compared without regard to ASCII case).
