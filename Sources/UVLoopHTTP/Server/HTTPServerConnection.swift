@@ -115,7 +115,10 @@ final class HTTPServerConnection {
         server.waitingTasks += 1
         defer { server.waitingTasks -= 1 }
         waitTick = server.tick
-        return await withUnsafeContinuation { continuation in
+        // The stdlib's executor-inheriting form: `withUnsafeContinuation(isolation:)` first
+        // checks the executor (a lock in the runtime, ~300 instructions a request); this function
+        // is already on the loop, where the closure must run, and the check after the wait stays.
+        return await _unsafeInheritExecutor_withUnsafeContinuation { continuation in
             wakeUp = continuation
             // Captures only `self`. Runs at once if bytes are buffered already.
             if !stream.whenReadable({ [self] in wakeUp.take()?.resume(returning: true) }) {
