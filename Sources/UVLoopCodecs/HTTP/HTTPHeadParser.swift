@@ -260,7 +260,17 @@ private struct HeadScanner {
         return StartLine(reasonStart: reasonStart, end: end, status: status, version: version)
     }
 
+    /// `HTTP/1.1` and `HTTP/1.0` read as little-endian words.
+    static let http11Word: UInt64 = 0x312E_312F_5054_5448
+    static let http10Word: UInt64 = 0x302E_312F_5054_5448
+
     func parseVersion(from start: Int, to end: Int) throws(HTTPParseError) -> HTTPVersion {
+        // The two versions accepted, each compared as one word; anything else byte by byte.
+        if end - start == 8 {
+            let word = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: start, as: UInt64.self))
+            if word == Self.http11Word { return HTTPVersion(major: 1, minor: 1) }
+            if word == Self.http10Word { return HTTPVersion(major: 1, minor: 0) }
+        }
         guard end - start == 8, buffer[start] == 0x48, buffer[start + 1] == 0x54, buffer[start + 2] == 0x54,
             buffer[start + 3] == 0x50, buffer[start + 4] == 0x2F, buffer[start + 6] == 0x2E
         else { throw HTTPParseError(.badRequest, "invalid HTTP version") }
@@ -392,13 +402,9 @@ struct HTTPFieldLine {
         index += 1
         while index < count && HTTPSyntax.isWhitespace(buffer[index]) { index += 1 }
         let valueStart = index
+        while index < count && HTTPSyntax.isFieldValue(buffer[index]) { index += 1 }
         var valueEnd = index
-        while index < count {
-            let byte = buffer[index]
-            if !HTTPSyntax.isFieldValue(byte) { break }
-            index += 1
-            if !HTTPSyntax.isWhitespace(byte) { valueEnd = index }
-        }
+        while valueEnd > valueStart && HTTPSyntax.isWhitespace(buffer[valueEnd - 1]) { valueEnd -= 1 }
         guard index + 1 < count, buffer[index] == HTTPSyntax.cr, buffer[index + 1] == HTTPSyntax.lf else {
             if index == count { throw HTTPParseError(.badRequest, "unterminated line") }
             if buffer[index] == HTTPSyntax.lf { throw HTTPParseError(.badRequest, "bare LF in head") }

@@ -259,8 +259,14 @@ public struct HTTPParser {
     }
 
     private mutating func takePending(_ count: Int) -> Bytes {
+        if count == pending.count {
+            // All of it (a read holding one request): moved out, no reference counted.
+            var taken = Bytes.empty
+            swap(&taken, &pending)
+            return taken
+        }
         let taken = pending.slice(0..<count)
-        pending = count == pending.count ? Bytes.empty : pending.slice(count..<pending.count)
+        pending = pending.slice(count..<pending.count)
         return taken
     }
 
@@ -270,19 +276,28 @@ public struct HTTPParser {
         let kind = kind
         let limits = limits
         if partial.isEmpty {
-            // Leading empty lines are ignored (RFC 9112 §2.2).
-            let skip = pending.withUnsafeBytes { buffer in
-                var skip = 0
-                while buffer.count - skip >= 2 && buffer[skip] == HTTPSyntax.cr && buffer[skip + 1] == HTTPSyntax.lf { skip += 2 }
-                return skip
+            if pending.count == 0 { return nil }
+            var skip = 0
+            var firstLF = -1
+            let end: Int?
+            do {
+                // One pass over the buffer: the empty lines before the head, then its end.
+                end = try pending.withUnsafeBytes { (buffer) throws(HTTPParseError) -> Int? in
+                    // Leading empty lines are ignored (RFC 9112 §2.2).
+                    while buffer.count - skip >= 2 && buffer[skip] == HTTPSyntax.cr && buffer[skip + 1] == HTTPSyntax.lf {
+                        skip += 2
+                    }
+                    if skip == buffer.count { return nil }
+                    return try HTTPHeadParser.findEnd(
+                        UnsafeRawBufferPointer(rebasing: buffer[skip...]), from: 0, firstLF: &firstLF, kind: kind, limits: limits)
+                }
+            } catch {
+                if skip > 0 { _ = takePending(skip) }
+                throw error
             }
             if skip > 0 { _ = takePending(skip) }
-            if pending.count == 0 { return nil }
-            var firstLF = -1
-            let end = try pending.withUnsafeBytes { (buffer) throws(HTTPParseError) -> Int? in
-                try HTTPHeadParser.findEnd(buffer, from: 0, firstLF: &firstLF, kind: kind, limits: limits)
-            }
             if let end { return takePending(end) }
+            if pending.count == 0 { return nil }
             pending.withUnsafeBytes { partial.append(contentsOf: $0) }
             pending = Bytes.empty
             scanned = partial.count

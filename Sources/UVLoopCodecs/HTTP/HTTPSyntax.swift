@@ -76,8 +76,16 @@ enum HTTPSyntax {
 }
 
 extension UnsafeRawBufferPointer {
-    /// True if these bytes equal the lowercase ASCII `literal` without regard to case.
+    /// True if these bytes equal `literal` without regard to ASCII case, where `literal` holds
+    /// only lowercase letters, digits and `-`, and these bytes only characters a field may hold
+    /// (no control character but HTAB). Then OR-ing 0x20 into a byte lowercases a letter and
+    /// maps nothing else onto a letter, digit or `-` but those characters themselves (the
+    /// bytes it would also map there, 0x10...0x19 and CR, are control characters).
+    @inline(__always)
     func equalsIgnoringCase(_ literal: StaticString) -> Bool {
-        literal.withUTF8Buffer { HTTPSyntax.equalsIgnoringCase(self, $0) }
+        guard count == literal.utf8CodeUnitCount else { return false }
+        let expected = literal.utf8Start
+        for index in 0..<count where self[index] | 0x20 != expected[index] { return false }
+        return true
     }
 }
