@@ -76,23 +76,19 @@ public struct HTTPRawHead: Sendable {
     /// True for an HTTP/1.1 request with `Expect: 100-continue`.
     public var expectsContinue: Bool
 
-    /// A head over `bytes` (which end with CRLF CRLF) whose parts the parser found where the
-    /// arguments say; framing, keep-alive and `Expect` are set by the parser afterwards.
-    init(
-        bytes: Bytes, methodEnd: Int, targetEnd: Int, reasonStart: Int, fieldsStart: Int, fieldCount: Int,
-        status: Int, version: HTTPVersion
-    ) {
+    /// The head `bytes`, whose parts lie where `layout` says.
+    init(bytes: Bytes, layout: HTTPHeadLayout) {
         self.bytes = bytes
-        self.methodEnd = methodEnd
-        self.targetEnd = targetEnd
-        self.reasonStart = reasonStart
-        self.fieldsStart = fieldsStart
-        self.fieldCount = fieldCount
-        self.status = status
-        self.version = version
-        framing = .none
-        isKeepAlive = false
-        expectsContinue = false
+        methodEnd = layout.methodEnd
+        targetEnd = layout.targetEnd
+        reasonStart = layout.reasonStart
+        fieldsStart = layout.fieldsStart
+        fieldCount = layout.fieldCount
+        status = layout.status
+        version = layout.version
+        framing = layout.framing
+        isKeepAlive = layout.isKeepAlive
+        expectsContinue = layout.expectsContinue
     }
 
     /// The bytes `start..<end` of the head, sharing its buffer.
