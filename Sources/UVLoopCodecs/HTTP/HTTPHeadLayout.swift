@@ -1,13 +1,10 @@
 /// What parsing a head found, as positions in its bytes: an ``HTTPRawHead`` without the
 /// bytes, so that a head can be parsed before it is taken out of the buffer it lies in.
 struct HTTPHeadLayout {
-    /// Requests: the method is `0..<methodEnd`, the target `methodEnd + 1..<targetEnd`.
-    /// Responses: both 0.
+    /// Requests: the method is `0..<methodEnd`. Responses: 0.
     var methodEnd = 0
-    var targetEnd = 0
-    /// The reason phrase is `reasonStart..<fieldsStart - 2` (empty for requests).
-    var reasonStart: Int
-    /// Where the first field line starts (past the start line's CRLF).
+    /// Where the first field line starts (past the start line's CRLF); see ``HTTPRawHead``
+    /// for the parts of the start line found from it.
     var fieldsStart: Int
     var fieldCount = 0
     /// The head's length, through its empty line.

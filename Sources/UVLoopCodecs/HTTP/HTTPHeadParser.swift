@@ -243,8 +243,8 @@ private struct HeadScanner {
         guard versionStart + 10 <= count, buffer[versionStart + 8] == HTTPSyntax.cr, buffer[versionStart + 9] == HTTPSyntax.lf
         else { throw HTTPParseError(.badRequest, "invalid HTTP version") }
         let version = try parseVersion(from: versionStart, to: versionStart + 8)
-        return HTTPHeadLayout(
-            methodEnd: methodEnd, targetEnd: index, reasonStart: versionStart + 8, fieldsStart: versionStart + 10, version: version)
+        // The target ends 9 bytes before the CR (` HTTP/1.1`): HTTPRawHead finds it there.
+        return HTTPHeadLayout(methodEnd: methodEnd, fieldsStart: versionStart + 10, version: version)
     }
 
     mutating func parseStatusLine(end: Int) throws(HTTPParseError) -> HTTPHeadLayout {
@@ -268,7 +268,9 @@ private struct HeadScanner {
                 throw HTTPParseError(.badRequest, "invalid character in reason phrase")
             }
         }
-        return HTTPHeadLayout(reasonStart: reasonStart, fieldsStart: end + 2, status: status, version: version)
+        // HTTPRawHead finds the reason phrase from the line's end: it starts at 13, if the line is longer than 12.
+        assert(reasonStart == min(13, end))
+        return HTTPHeadLayout(fieldsStart: end + 2, status: status, version: version)
     }
 
     /// `HTTP/1.1` and `HTTP/1.0` read as little-endian words.
