@@ -103,24 +103,23 @@ enum HTTPHeadParser {
     static func parse(
         _ head: Bytes, kind: HTTPParser.Kind, limits: HTTPParserLimits, responseHasNoBody: Bool
     ) throws(HTTPParseError) -> HTTPRawHead {
-        try head.withUnsafeBytes { (buffer) throws(HTTPParseError) -> HTTPRawHead in
+        let layout = try head.withUnsafeBytes { (buffer) throws(HTTPParseError) -> HTTPHeadLayout in
             var scanner = HeadScanner(buffer: buffer, limits: limits)
-            return try scanner.parse(head, kind: kind, responseHasNoBody: responseHasNoBody)
+            return try scanner.parse(kind: kind, responseHasNoBody: responseHasNoBody, isWhole: true)
         }
+        return HTTPRawHead(bytes: head, layout: layout)
     }
-}
 
-/// Where the parts of a start line lie in its head.
-private struct StartLine {
-    /// Requests: the method is `0..<methodEnd`, the target `methodEnd + 1..<targetEnd`; 0 for responses.
-    var methodEnd = 0
-    var targetEnd = 0
-    /// Responses: where the reason phrase starts; it runs to `end`.
-    var reasonStart: Int
-    /// The index of the line's CR.
-    var end: Int
-    var status = 0
-    var version: HTTPVersion
+    /// The head at the start of `buffer` (which does not start with an empty line), parsed in
+    /// one pass, if it is complete, valid and within the limits: what ``findEnd(_:from:firstLF:kind:limits:)``
+    /// then ``parse(_:kind:limits:responseHasNoBody:)`` would give. `nil` for anything else,
+    /// which those two must then judge.
+    static func parseComplete(
+        _ buffer: UnsafeRawBufferPointer, kind: HTTPParser.Kind, limits: HTTPParserLimits, responseHasNoBody: Bool
+    ) -> HTTPHeadLayout? {
+        var scanner = HeadScanner(buffer: buffer, limits: limits)
+        return try? scanner.parse(kind: kind, responseHasNoBody: responseHasNoBody, isWhole: false)
+    }
 }
 
 /// The state of one head parse: the buffer, the position, what the fields said.
@@ -156,45 +155,56 @@ private struct HeadScanner {
         return lf - 1
     }
 
-    /// Parses `head`, whose bytes `buffer` holds.
+    /// Parses the head at the start of `buffer`.
     ///
     /// Each line is scanned once, up to its CR: the characters a line may hold exclude CR, and
-    /// `head` has a CR before each LF (findEnd checked), so the first CR not followed by LF is
-    /// a bad character and the first CRLF is the line's end, where a search for the LF would
-    /// have put it.
-    mutating func parse(_ head: Bytes, kind: HTTPParser.Kind, responseHasNoBody: Bool) throws(HTTPParseError) -> HTTPRawHead {
+    /// a head that findEnd found has a CR before each LF, so the first CR not followed by LF
+    /// is a bad character and the first CRLF is the line's end, where a search for the LF
+    /// would have put it.
+    ///
+    /// `isWhole` says `buffer` is the head that findEnd found. Otherwise the head may end
+    /// before the end of `buffer`, or not be complete: the parse then throws unless the head is
+    /// complete and valid, and within the limits where findEnd would have looked for its end;
+    /// then findEnd would have found that end, and the parse of the head alone gives this one.
+    mutating func parse(kind: HTTPParser.Kind, responseHasNoBody: Bool, isWhole: Bool) throws(HTTPParseError) -> HTTPHeadLayout {
         // The start line first: findEnd leaves it to this function when the head came whole,
         // and its verdict must be the one findEnd gives when the head comes in pieces.
-        let line = try parseStartLine(kind: kind)
+        var layout = try parseStartLine(kind: kind)
         // findEnd enforced this already; kept so that this function is safe on its own.
-        if buffer.count - (line.end + 2) > limits.maxHeaderBytes + 2 {
+        if isWhole && buffer.count - layout.fieldsStart > limits.maxHeaderBytes + 2 {
             throw HTTPParseError(.headerTooLarge, "header section over \(limits.maxHeaderBytes) bytes")
         }
-        position = line.end + 2
-        var fieldCount = 0
+        position = layout.fieldsStart
         while true {
             guard position + 1 < buffer.count else { throw HTTPParseError(.badRequest, "unterminated line") }
             if buffer[position] == HTTPSyntax.cr && buffer[position + 1] == HTTPSyntax.lf { break }
-            if fieldCount == limits.maxFieldCount {
+            if layout.fieldCount == limits.maxFieldCount {
                 throw HTTPParseError(.headerTooLarge, "more than \(limits.maxFieldCount) header fields")
             }
             let field = try HTTPFieldLine.parse(buffer, from: position)
             try interpret(field)
-            fieldCount += 1
+            layout.fieldCount += 1
             position = field.end + 2
         }
-        var result = HTTPRawHead(
-            bytes: head, methodEnd: line.methodEnd, targetEnd: line.targetEnd, reasonStart: line.reasonStart,
-            fieldsStart: line.end + 2, fieldCount: fieldCount, status: line.status, version: line.version)
-        switch kind {
-        case .request: try frameRequest(&result)
-        case .response: try frameResponse(&result, hasNoBody: responseHasNoBody)
+        layout.count = position + 2
+        if !isWhole {
+            // The limits findEnd applies: the start line's LF within its search, the rest of the
+            // head within the header limit (the check above, on the head alone).
+            if layout.fieldsStart - 1 > limits.maxTargetLength + HTTPHeadParser.startLineSlack
+                || layout.count - layout.fieldsStart > limits.maxHeaderBytes + 2
+            {
+                throw HTTPParseError(.headerTooLarge, "left to findEnd")
+            }
         }
-        return result
+        switch kind {
+        case .request: try frameRequest(&layout)
+        case .response: try frameResponse(&layout, hasNoBody: responseHasNoBody)
+        }
+        return layout
     }
 
     /// Parses the start line at `position` (the head's first line, through its CRLF).
-    mutating func parseStartLine(kind: HTTPParser.Kind) throws(HTTPParseError) -> StartLine {
+    mutating func parseStartLine(kind: HTTPParser.Kind) throws(HTTPParseError) -> HTTPHeadLayout {
         switch kind {
         case .request:
             return try parseRequestLine()
@@ -209,7 +219,7 @@ private struct HeadScanner {
 
     /// Parses a request line, scanning it once: neither method nor target characters include
     /// CR, so both scans stop before the line's end, and the version must end at a CRLF.
-    mutating func parseRequestLine() throws(HTTPParseError) -> StartLine {
+    mutating func parseRequestLine() throws(HTTPParseError) -> HTTPHeadLayout {
         let count = buffer.count
         var index = position
         while index < count && HTTPSyntax.isToken(buffer[index]) { index += 1 }
@@ -233,10 +243,11 @@ private struct HeadScanner {
         guard versionStart + 10 <= count, buffer[versionStart + 8] == HTTPSyntax.cr, buffer[versionStart + 9] == HTTPSyntax.lf
         else { throw HTTPParseError(.badRequest, "invalid HTTP version") }
         let version = try parseVersion(from: versionStart, to: versionStart + 8)
-        return StartLine(methodEnd: methodEnd, targetEnd: index, reasonStart: versionStart + 8, end: versionStart + 8, version: version)
+        // The target ends 9 bytes before the CR (` HTTP/1.1`): HTTPRawHead finds it there.
+        return HTTPHeadLayout(methodEnd: methodEnd, fieldsStart: versionStart + 10, version: version)
     }
 
-    mutating func parseStatusLine(end: Int) throws(HTTPParseError) -> StartLine {
+    mutating func parseStatusLine(end: Int) throws(HTTPParseError) -> HTTPHeadLayout {
         guard end - position >= 12 else { throw HTTPParseError(.badRequest, "invalid status line") }
         let version = try parseVersion(from: position, to: position + 8)
         var index = position + 8
@@ -257,7 +268,9 @@ private struct HeadScanner {
                 throw HTTPParseError(.badRequest, "invalid character in reason phrase")
             }
         }
-        return StartLine(reasonStart: reasonStart, end: end, status: status, version: version)
+        // HTTPRawHead finds the reason phrase from the line's end: it starts at 13, if the line is longer than 12.
+        assert(reasonStart == min(13, end))
+        return HTTPHeadLayout(fieldsStart: end + 2, status: status, version: version)
     }
 
     /// `HTTP/1.1` and `HTTP/1.0` read as little-endian words.
@@ -334,7 +347,7 @@ private struct HeadScanner {
         }
     }
 
-    func frameRequest(_ head: inout HTTPRawHead) throws(HTTPParseError) {
+    func frameRequest(_ head: inout HTTPHeadLayout) throws(HTTPParseError) {
         if hostCount > 1 { throw HTTPParseError(.badRequest, "more than one Host field") }
         if hostCount == 0 && head.version.minor >= 1 { throw HTTPParseError(.badRequest, "HTTP/1.1 request without Host") }
         if hasTransferEncoding {
@@ -351,7 +364,7 @@ private struct HeadScanner {
         head.expectsContinue = expectsContinue && head.version.minor >= 1 && head.framing != .none
     }
 
-    func frameResponse(_ head: inout HTTPRawHead, hasNoBody: Bool) throws(HTTPParseError) {
+    func frameResponse(_ head: inout HTTPHeadLayout, hasNoBody: Bool) throws(HTTPParseError) {
         if hasTransferEncoding && contentLength != nil {
             throw HTTPParseError(.badRequest, "both Content-Length and Transfer-Encoding")
         }

@@ -241,8 +241,16 @@ public struct HTTPParser {
 
     /// The head, if it has all arrived, with the state set for what follows it.
     private mutating func parseHead() throws(HTTPParseError) -> HTTPRawHead? {
-        guard let headBytes = try takeHead() else { return nil }
-        let head = try HTTPHeadParser.parse(headBytes, kind: kind, limits: limits, responseHasNoBody: nextResponseHasNoBody)
+        let head: HTTPRawHead
+        if partial.isEmpty, pending.count > 0, let layout = pending.withUnsafeBytes({ [kind, limits, nextResponseHasNoBody] in
+            HTTPHeadParser.parseComplete($0, kind: kind, limits: limits, responseHasNoBody: nextResponseHasNoBody)
+        }) {
+            // A whole valid head at the start of what arrived (the common case): parsed in one pass.
+            head = HTTPRawHead(bytes: takePending(layout.count), layout: layout)
+        } else {
+            guard let headBytes = try takeHead() else { return nil }
+            head = try HTTPHeadParser.parse(headBytes, kind: kind, limits: limits, responseHasNoBody: nextResponseHasNoBody)
+        }
         if kind == .response && head.status >= 100 && head.status < 200 {
             // An interim response: its head alone, then the final one follows.
             return head

@@ -54,13 +54,11 @@ public enum HTTPBodyFraming: Sendable, Equatable {
 public struct HTTPRawHead: Sendable {
     /// The head, start line through the empty line; every byte property is a slice of it.
     let bytes: Bytes
-    /// Requests: the method is `0..<methodEnd`, the target `methodEnd + 1..<targetEnd`.
-    /// Responses: both 0 (no method, no target).
+    /// Requests: the method is `0..<methodEnd`. Responses: 0 (no method).
     let methodEnd: Int
-    let targetEnd: Int
-    /// The reason phrase is `reasonStart..<fieldsStart - 2` (empty for requests).
-    let reasonStart: Int
-    /// Where the first field line starts (past the start line's CRLF).
+    /// Where the first field line starts (past the start line's CRLF). The start line's other
+    /// parts end at fixed distances from it: a request's target 9 bytes before its CR (` HTTP/1.1`),
+    /// and a response's reason phrase, if any, starts at 13 (`HTTP/1.1 200 `).
     let fieldsStart: Int
     /// The number of field lines.
     let fieldCount: Int
@@ -76,23 +74,17 @@ public struct HTTPRawHead: Sendable {
     /// True for an HTTP/1.1 request with `Expect: 100-continue`.
     public var expectsContinue: Bool
 
-    /// A head over `bytes` (which end with CRLF CRLF) whose parts the parser found where the
-    /// arguments say; framing, keep-alive and `Expect` are set by the parser afterwards.
-    init(
-        bytes: Bytes, methodEnd: Int, targetEnd: Int, reasonStart: Int, fieldsStart: Int, fieldCount: Int,
-        status: Int, version: HTTPVersion
-    ) {
+    /// The head `bytes`, whose parts lie where `layout` says.
+    init(bytes: Bytes, layout: HTTPHeadLayout) {
         self.bytes = bytes
-        self.methodEnd = methodEnd
-        self.targetEnd = targetEnd
-        self.reasonStart = reasonStart
-        self.fieldsStart = fieldsStart
-        self.fieldCount = fieldCount
-        self.status = status
-        self.version = version
-        framing = .none
-        isKeepAlive = false
-        expectsContinue = false
+        methodEnd = layout.methodEnd
+        fieldsStart = layout.fieldsStart
+        fieldCount = layout.fieldCount
+        status = layout.status
+        version = layout.version
+        framing = layout.framing
+        isKeepAlive = layout.isKeepAlive
+        expectsContinue = layout.expectsContinue
     }
 
     /// The bytes `start..<end` of the head, sharing its buffer.
@@ -105,10 +97,10 @@ public struct HTTPRawHead: Sendable {
     public var method: Bytes { slice(0, methodEnd) }
 
     /// The request target, as sent (requests; empty for responses).
-    public var target: Bytes { methodEnd == 0 ? slice(0, 0) : slice(methodEnd + 1, targetEnd) }
+    public var target: Bytes { methodEnd == 0 ? slice(0, 0) : slice(methodEnd + 1, fieldsStart - 11) }
 
     /// The reason phrase (responses; empty for requests).
-    public var reason: Bytes { slice(reasonStart, fieldsStart - 2) }
+    public var reason: Bytes { methodEnd > 0 ? slice(0, 0) : slice(min(13, fieldsStart - 2), fieldsStart - 2) }
 
     /// The header fields, in order.
     public var fields: HTTPRawFields {

@@ -13,9 +13,9 @@ enum HTTPSyntax {
     /// True for a `tchar`: a byte allowed in methods, field names and transfer codings.
     @inline(__always)
     static func isToken(_ byte: UInt8) -> Bool {
-        if byte < 64 { return tokenLow & (1 << UInt64(byte)) != 0 }
-        if byte < 128 { return tokenHigh & (1 << UInt64(byte - 64)) != 0 }
-        return false
+        // The word picked without a branch; bytes from 128 are never tokens.
+        let word = byte < 64 ? tokenLow : tokenHigh
+        return byte < 128 && word & (1 << UInt64(byte & 63)) != 0
     }
 
     /// True for a byte allowed inside a field value: VCHAR, obs-text, SP and HTAB.
