@@ -242,9 +242,11 @@ public struct HTTPParser {
     /// The head, if it has all arrived, with the state set for what follows it.
     private mutating func parseHead() throws(HTTPParseError) -> HTTPRawHead? {
         let head: HTTPRawHead
-        if partial.isEmpty, pending.count > 0, let layout = pending.withUnsafeBytes({ [kind, limits, nextResponseHasNoBody] in
-            HTTPHeadParser.parseComplete($0, kind: kind, limits: limits, responseHasNoBody: nextResponseHasNoBody)
-        }) {
+        if partial.isEmpty, pending.count > 0,
+            let layout = pending.withUnsafeBytes({ [kind, limits, nextResponseHasNoBody] in
+                HTTPHeadParser.parseComplete($0, kind: kind, limits: limits, responseHasNoBody: nextResponseHasNoBody)
+            })
+        {
             // A whole valid head at the start of what arrived (the common case): parsed in one pass.
             head = HTTPRawHead(bytes: takePending(layout.count), layout: layout)
         } else {
