@@ -274,14 +274,11 @@ final class HTTPServerConnection {
         return head
     }
 
-    /// Writes `response`; returns whether the connection may stay open after it.
+    /// Writes `response`, whose body is streamed or takes the connection over (``queueWhole``
+    /// writes the others); returns whether the connection may stay open after it.
     private nonisolated(nonsending) func write(
         _ response: HTTPServerResponse, version: HTTPVersion, isHead: Bool, keepAlive: Bool
     ) async throws -> Bool {
-        if try queueWhole(response, version: version, isHead: isHead, keepAlive: keepAlive) {
-            if needsDrain { try await drain() }
-            return keepAlive
-        }
         let code = response.status.code
         let hasBody = !(isHead || code < 200 || code == 204 || code == 304)
         switch response.body {
@@ -291,7 +288,9 @@ final class HTTPServerConnection {
             guard version.minor >= 1, !isBodyOpen else {
                 let refusal = HTTPServerResponse.text(
                     "a protocol upgrade needs an HTTP/1.1 request without a body\n", status: .badRequest)
-                return try await write(refusal, version: version, isHead: false, keepAlive: false)
+                _ = try queueWhole(refusal, version: version, isHead: false, keepAlive: false)
+                if needsDrain { try await drain() }
+                return false
             }
             takeOverHandler = handler
             return false
@@ -327,11 +326,12 @@ final class HTTPServerConnection {
     /// false for a streamed or taken-over body (``write(_:version:isHead:keepAlive:)``).
     private func queueWhole(_ response: HTTPServerResponse, version: HTTPVersion, isHead: Bool, keepAlive: Bool) throws -> Bool {
         let code = response.status.code
-        let hasBody = !(isHead || code < 200 || code == 204 || code == 304)
+        let statusAllowsBody = !(code < 200 || code == 204 || code == 304)
+        let hasBody = statusAllowsBody && !isHead
         if let text = response.text, text.utf8.count <= 4096 {
             // A small `.text` body: its UTF-8 goes behind the head, with no `Bytes` of its own.
             let head = HTTPResponseEncoder.head(
-                response, server: server, contentLength: code < 200 || code == 204 || code == 304 ? nil : text.utf8.count,
+                response, server: server, contentLength: statusAllowsBody ? text.utf8.count : nil,
                 isChunked: false, version: version, keepAlive: keepAlive, appendingText: hasBody ? text : "")
             try stream.write(head)
             return true
@@ -339,7 +339,7 @@ final class HTTPServerConnection {
         guard case .bytes(let body) = response.body else { return false }
         let isSmall = hasBody && body.count <= 4096
         let head = HTTPResponseEncoder.head(
-            response, server: server, contentLength: code < 200 || code == 204 || code == 304 ? nil : body.count,
+            response, server: server, contentLength: statusAllowsBody ? body.count : nil,
             isChunked: false, version: version, keepAlive: keepAlive, appending: isSmall ? body : Bytes())
         try stream.write(head)
         if hasBody && !isSmall { try stream.write(body) }
