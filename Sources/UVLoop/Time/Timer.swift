@@ -17,14 +17,19 @@ final class LoopTimer: HandleOwner {
         adopt(handle, owner: self)
     }
 
-    /// Fires once after `delay`, then every `interval` if given.
+    /// Fires once after `delay` (never sooner), then every `interval` if given.
     func start(after delay: Duration, repeating interval: Duration? = nil) {
         guard !isClosed else { return }
+        // libuv counts from the loop's cached time, in whole milliseconds: refreshed here, and one
+        // millisecond added for the part of the current one already gone, a timer cannot fire
+        // before `delay` has passed (a 200 ms sleep ended after 199.76 ms without this).
+        uv_update_time(loop.uv)
+        let due = delay.milliseconds
         uv_timer_start(
             handle,
             { handle in
                 owner(of: handle!, as: LoopTimer.self).action()
-            }, delay.milliseconds, interval?.milliseconds ?? 0)
+            }, due == 0 ? 0 : due + 1, interval?.milliseconds ?? 0)
     }
 
     func stop() {
