@@ -53,25 +53,31 @@ public struct Router {
         /// Routes, not (method, handler) tuples: a closure kept in a tuple of an array is
         /// stored reabstracted, and taking it out allocates a thunk.
         fileprivate let routes: [[Route]]
-        /// Each path's `GET` route, as ``Router/pick(_:method:)`` picks it: most requests are
-        /// `GET`s, found without a look at the path's other routes.
-        fileprivate let getRoutes: [Route?]
+        /// Each path's `GET` handler, as ``Router/pick(_:method:)`` picks it: most requests are
+        /// `GET`s, found without a look at the path's other routes. Only the handler: taking a
+        /// whole `Route` out copies (retains and releases) its method and segments too.
+        fileprivate let getHandlers: [GetHandler?]
+
+        /// A `GET` route's handler, in a struct for the reason ``routes`` holds `Route`s.
+        fileprivate struct GetHandler {
+            let handler: Handler
+        }
 
         fileprivate init(_ exact: [Substring: [Route]]) {
             var paths: [UInt8] = []
             var ends: [Int] = []
             var routes: [[Route]] = []
-            var getRoutes: [Route?] = []
+            var getHandlers: [GetHandler?] = []
             for (path, pathRoutes) in exact {
                 paths += path.utf8
                 ends.append(paths.count)
                 routes.append(pathRoutes)
-                getRoutes.append(Router.pick(pathRoutes, method: .get).map { pathRoutes[$0] })
+                getHandlers.append(Router.pick(pathRoutes, method: .get).map { GetHandler(handler: pathRoutes[$0].handler) })
             }
             self.paths = paths
             self.ends = ends
             self.routes = routes
-            self.getRoutes = getRoutes
+            self.getHandlers = getHandlers
         }
 
         /// The handler of the route whose path is exactly the request's, for its method (for
@@ -94,7 +100,7 @@ public struct Router {
         }
 
         private func handler(at index: Int, method: HTTPRequest.Method) -> Handler? {
-            if method == .get { return getRoutes[index]?.handler }
+            if method == .get { return getHandlers[index]?.handler }
             let candidates = routes[index]
             guard let pick = Router.pick(candidates, method: method) else { return nil }
             return candidates[pick].handler

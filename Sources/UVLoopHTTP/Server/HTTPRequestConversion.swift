@@ -19,8 +19,9 @@ enum HTTPRequestConversion {
         return HTTPRequest(method: method, scheme: nil, authority: authority, path: head.target.string, headerFields: fields)
     }
 
-    /// The method of `bytes`; GET, POST and HEAD compared byte by byte (no `String`).
-    static func method(_ bytes: Bytes) throws -> HTTPRequest.Method {
+    /// The method of `bytes`, nil if it is not a valid token; GET, POST and HEAD compared byte
+    /// by byte (no `String`).
+    static func method(_ bytes: Bytes) -> HTTPRequest.Method? {
         let known: HTTPRequest.Method? = bytes.withUnsafeBytes { name in
             switch name.count {
             case 3 where name[0] == 0x47 && name[1] == 0x45 && name[2] == 0x54: .get
@@ -30,7 +31,6 @@ enum HTTPRequestConversion {
             }
         }
         if let known { return known }
-        guard let method = HTTPRequest.Method(bytes.string) else { throw HTTPServerError("invalid method") }
-        return method
+        return HTTPRequest.Method(bytes.string)
     }
 }

@@ -185,6 +185,9 @@ final class HTTPServerConnection {
     /// `head` moves into the request the handler gets: a copy would cost a retain and a release
     /// of each of its references.
     private nonisolated(nonsending) func respond(to head: consuming HTTPRawHead) async -> Bool {
+        // Moved into a `let`: a `consuming` parameter is mutable, so each use borrowed a copy
+        // of it (two copies of the head per request).
+        let head = head
         server.requestCount += 1
         generation = server.requestCount
         isBodyOpen = head.framing != .none
@@ -195,11 +198,9 @@ final class HTTPServerConnection {
         let isKeepAlive = head.isKeepAlive
         // The `HTTPRequest` is built only if the handler asks for it (``head(of:method:generation:)``).
         defer { if server.cachedHead?.generation == generation { server.cachedHead = nil } }
-        let method: HTTPRequest.Method
-        do {
-            method = try HTTPRequestConversion.method(head.method)
-        } catch {
-            await sendError(status: 400, reason: "\(error)")
+        // Not a throwing call: around one, the head was retained and released.
+        guard let method = HTTPRequestConversion.method(head.method) else {
+            await sendError(status: 400, reason: "invalid method")
             return false
         }
         // Found from the head before it moves.

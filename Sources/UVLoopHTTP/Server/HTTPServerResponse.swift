@@ -89,7 +89,13 @@ public struct HTTPServerResponse {
     private mutating func materializeFields() {
         if fields == nil { fields = headerFields }
     }
+}
 
+// The initializers are in an extension so that the struct keeps its memberwise initializer,
+// which ``text(_:status:)`` uses: an initializer that assigns `self`'s properties one by one
+// built the value in memory, copied it out and destroyed the original (a retain and a release
+// of each of its references per response).
+extension HTTPServerResponse {
     /// A response with a whole body (empty by default).
     public init(status: HTTPResponse.Status, headerFields: HTTPFields = HTTPFields(), body: Bytes = Bytes()) {
         self.status = status
@@ -140,13 +146,7 @@ public struct HTTPServerResponse {
 
     /// A `text/plain; charset=utf-8` response.
     public static func text(_ text: String, status: HTTPResponse.Status = .ok) -> HTTPServerResponse {
-        HTTPServerResponse(status: status, text: text)
-    }
-
-    private init(status: HTTPResponse.Status, text: String) {
-        self.status = status
-        knownFields = .textPlain
-        self.text = text
+        HTTPServerResponse(status: status, knownFields: .textPlain, text: text)
     }
 }
 
