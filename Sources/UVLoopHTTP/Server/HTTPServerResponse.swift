@@ -98,14 +98,10 @@ public struct HTTPServerResponse {
 extension HTTPServerResponse {
     /// A response with a whole body (empty by default).
     public init(status: HTTPResponse.Status, headerFields: HTTPFields = HTTPFields(), body: Bytes = Bytes()) {
-        self.status = status
-        if headerFields.isEmpty {
-            knownFields = .none
-        } else {
-            fields = headerFields
-            knownFields = .other
-        }
-        storedBody = body.count > 0 ? .bytes(body) : nil
+        let isFieldless = headerFields.isEmpty
+        self.init(
+            status: status, fields: isFieldless ? nil : headerFields, knownFields: isFieldless ? .none : .other,
+            storedBody: body.count > 0 ? .bytes(body) : nil)
     }
 
     /// A response whose body `write` streams.
@@ -113,14 +109,10 @@ extension HTTPServerResponse {
         status: HTTPResponse.Status, headerFields: HTTPFields = HTTPFields(),
         body write: @escaping (HTTPResponseBodyWriter) async throws -> Void
     ) {
-        self.status = status
-        if headerFields.isEmpty {
-            knownFields = .none
-        } else {
-            fields = headerFields
-            knownFields = .other
-        }
-        storedBody = .stream(write)
+        let isFieldless = headerFields.isEmpty
+        self.init(
+            status: status, fields: isFieldless ? nil : headerFields, knownFields: isFieldless ? .none : .other,
+            storedBody: .stream(write))
     }
 
     /// A response that hands the connection to `body` instead of answering (see
