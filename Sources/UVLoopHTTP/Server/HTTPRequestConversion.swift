@@ -21,6 +21,7 @@ enum HTTPRequestConversion {
 
     /// The method of `bytes`, nil if it is not a valid token; GET, POST and HEAD compared byte
     /// by byte (no `String`).
+    @inline(__always)
     static func method(_ bytes: Bytes) -> HTTPRequest.Method? {
         let known: HTTPRequest.Method? = bytes.withUnsafeBytes { name in
             switch name.count {
