@@ -23,6 +23,16 @@ func owner<Owner: AnyObject, H>(of handle: UnsafeMutablePointer<H>, as: Owner.Ty
     Unmanaged<Owner>.fromOpaque(asHandle(handle).pointee.data).takeUnretainedValue()
 }
 
+/// Calls `body` with the object that owns a handle, without a retain and a release around the
+/// call (for the callbacks that run per read).
+func withOwner<Owner: AnyObject, H, R>(
+    of handle: UnsafeMutablePointer<H>, as: Owner.Type, _ body: (Owner) -> R
+) -> R {
+    // Unmanaged: as in `owner(of:as:)`; a close during `body` releases the owner only in the
+    // close callback, on a later turn of the loop.
+    Unmanaged<Owner>.fromOpaque(asHandle(handle).pointee.data)._withUnsafeGuaranteedRef(body)
+}
+
 /// Closes a handle; its memory is freed and its owner released in the close callback.
 func uvClose<H>(_ handle: UnsafeMutablePointer<H>) {
     let base = asHandle(handle)

@@ -251,12 +251,12 @@ public class Stream: HandleOwner {
         let status = uv_read_start(
             stream,
             { handle, _, buffer in
-                let loop = owner(of: handle!, as: Stream.self).loop
+                let readBuffer = withOwner(of: handle!, as: Stream.self) { $0.loop.readBuffer }
                 buffer!.pointee = uv_buf_init(
-                    loop.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(loop.readBuffer.count))
+                    readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(readBuffer.count))
             },
             { handle, count, _ in
-                owner(of: handle!, as: Stream.self).received(count)
+                withOwner(of: handle!, as: Stream.self) { $0.received(count) }
             })
         if status < 0 { throw UVError(code: status, operation: "read from", target: endpointDescription) }
         isReading = true
