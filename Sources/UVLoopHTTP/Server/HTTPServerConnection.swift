@@ -280,8 +280,8 @@ final class HTTPServerConnection {
     private nonisolated(nonsending) func write(
         _ response: HTTPServerResponse, version: HTTPVersion, isHead: Bool, keepAlive: Bool
     ) async throws -> Bool {
-        let code = response.status.code
-        let hasBody = !(isHead || code < 200 || code == 204 || code == 304)
+        let statusAllowsBody = Self.allowsBody(response.status)
+        let hasBody = statusAllowsBody && !isHead
         switch response.body {
         case .bytes:
             preconditionFailure("queueWhole writes every whole body")
@@ -300,7 +300,6 @@ final class HTTPServerConnection {
             let isChunked = hasBody && version.minor >= 1
             let keepAlive = keepAlive && (isChunked || !hasBody)
             // A HEAD response announces the framing a GET would get, without the body.
-            let statusAllowsBody = !(code < 200 || code == 204 || code == 304)
             let head = HTTPResponseEncoder.head(
                 response, server: server, contentLength: nil, isChunked: statusAllowsBody && version.minor >= 1,
                 version: version, keepAlive: keepAlive)
@@ -323,11 +322,16 @@ final class HTTPServerConnection {
         }
     }
 
+    /// Whether a response with `status` has a body (RFC 9110 §6.4.1: not 1xx, 204 or 304).
+    private static func allowsBody(_ status: HTTPResponse.Status) -> Bool {
+        let code = status.code
+        return !(code < 200 || code == 204 || code == 304)
+    }
+
     /// Queues `response` with its head if its body is whole (text or bytes), and returns true;
     /// false for a streamed or taken-over body (``write(_:version:isHead:keepAlive:)``).
     private func queueWhole(_ response: HTTPServerResponse, version: HTTPVersion, isHead: Bool, keepAlive: Bool) throws -> Bool {
-        let code = response.status.code
-        let statusAllowsBody = !(code < 200 || code == 204 || code == 304)
+        let statusAllowsBody = Self.allowsBody(response.status)
         let hasBody = statusAllowsBody && !isHead
         if let text = response.text, text.utf8.count <= 4096 {
             // A small `.text` body: its UTF-8 goes behind the head, with no `Bytes` of its own.

@@ -98,10 +98,7 @@ public struct HTTPServerResponse {
 extension HTTPServerResponse {
     /// A response with a whole body (empty by default).
     public init(status: HTTPResponse.Status, headerFields: HTTPFields = HTTPFields(), body: Bytes = Bytes()) {
-        let isFieldless = headerFields.isEmpty
-        self.init(
-            status: status, fields: isFieldless ? nil : headerFields, knownFields: isFieldless ? .none : .other,
-            storedBody: body.count > 0 ? .bytes(body) : nil)
+        self.init(status: status, headerFields: headerFields, storedBody: body.count > 0 ? .bytes(body) : nil)
     }
 
     /// A response whose body `write` streams.
@@ -109,10 +106,15 @@ extension HTTPServerResponse {
         status: HTTPResponse.Status, headerFields: HTTPFields = HTTPFields(),
         body write: @escaping (HTTPResponseBodyWriter) async throws -> Void
     ) {
+        self.init(status: status, headerFields: headerFields, storedBody: .stream(write))
+    }
+
+    /// No fields are kept as ``KnownFields/none`` (no `HTTPFields`), others as given.
+    private init(status: HTTPResponse.Status, headerFields: HTTPFields, storedBody: Body?) {
         let isFieldless = headerFields.isEmpty
         self.init(
             status: status, fields: isFieldless ? nil : headerFields, knownFields: isFieldless ? .none : .other,
-            storedBody: .stream(write))
+            storedBody: storedBody)
     }
 
     /// A response that hands the connection to `body` instead of answering (see
