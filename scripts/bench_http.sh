@@ -2,7 +2,9 @@
 # HTTP benchmark: HTTPExample beside nginx (one worker), h2o (one thread) and Hummingbird 2
 # (one event loop), each pinned to core 0, wrk -t1 on core 1, keep-alive `GET /` answering
 # `hello\n`; then 16-deep pipelining (wrk with a Lua script). Rounds are interleaved (every
-# server once per round) and the medians printed; p99 latency from wrk --latency.
+# server once per round) and the medians printed; p99 latency from wrk --latency. UVLoop is
+# measured twice: `/` (a synchronous handler, answered in the read callback) and, as
+# `uvloop-async`, `/async` (the same answer from an async handler, on the connection's task).
 #
 #   bash scripts/bench_http.sh [BUILD_DIR]         # 3 rounds of 5 s, 100 connections
 #   ROUNDS=5 SECONDS_PER_RUN=10 CONNS=100 bash scripts/bench_http.sh Examples/.build/release
@@ -39,6 +41,9 @@ ports[uvloop]=$base_port
 ports[nginx]=$((base_port + 1))
 ports[h2o]=$((base_port + 2))
 ports[hummingbird]=$((base_port + 3))
+ports[uvloop-async]=$base_port
+declare -A paths
+paths[uvloop-async]=/async
 
 taskset -c 0 "$build/HTTPExample" --port "${ports[uvloop]}" >"$work/uvloop.log" 2>&1 &
 pids+=($!)
@@ -63,7 +68,7 @@ NGINX
 taskset -c 0 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 pids+=($!)
 
-servers=(uvloop nginx)
+servers=(uvloop uvloop-async nginx)
 if command -v h2o >/dev/null; then
     printf 'hello\n' >"$work/hello.txt"
     # h2o started as root serves as nobody: the file and its folder must be readable.
@@ -95,7 +100,7 @@ cat >"$work/pipeline.lua" <<'LUA'
 -- Sends 16 requests at once on each connection (pipelining).
 init = function(args)
     local r = {}
-    for i = 1, 16 do r[i] = wrk.format("GET", "/") end
+    for i = 1, 16 do r[i] = wrk.format("GET") end  -- the URL's path
     req = table.concat(r)
 end
 request = function() return req end
@@ -103,18 +108,21 @@ LUA
 
 for server in "${servers[@]}"; do
     for _ in $(seq 100); do
-        curl -s "http://127.0.0.1:${ports[$server]}/" 2>/dev/null | grep -q hello && break
+        curl -s "http://127.0.0.1:${ports[$server]}${paths[$server]:-/}" 2>/dev/null | grep -q hello && break
         sleep 0.1
     done
-    curl -s "http://127.0.0.1:${ports[$server]}/" | grep -q hello || { echo "$server is not answering" >&2; exit 1; }
+    curl -s "http://127.0.0.1:${ports[$server]}${paths[$server]:-/}" | grep -q hello || {
+        echo "$server is not answering" >&2
+        exit 1
+    }
 done
 
 # One run: prints "requests/s p99-ms".
 run() {
-    local port=$1 script=${2:-}
+    local port=$1 path=$2 script=${3:-}
     local args=(-t1 -c"$conns" -d"${duration}s" --latency)
     [ -n "$script" ] && args+=(-s "$script")
-    taskset -c 1 wrk "${args[@]}" "http://127.0.0.1:$port/" | python3 -c '
+    taskset -c 1 wrk "${args[@]}" "http://127.0.0.1:$port$path" | python3 -c '
 import re, sys
 text = sys.stdin.read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
@@ -130,7 +138,7 @@ for round in $(seq "$rounds"); do
         for mode in keepalive pipelined; do
             script=""
             [ "$mode" = pipelined ] && script="$work/pipeline.lua"
-            line=$(run "${ports[$server]}" "$script")
+            line=$(run "${ports[$server]}" "${paths[$server]:-/}" "$script")
             echo "round $round $server $mode: $line req/s p99 ms"
             echo "date=$stamp round=$round server=$server mode=$mode conns=$conns seconds=$duration result=\"$line\" load=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" >>"$out/http_raw.txt"
             results[$server.$mode]+="$line;"
@@ -160,11 +168,12 @@ med = {}
 for server, runs in zip(servers, results):
     med[server] = statistics.median(float(r.split()[0]) for r in runs.split(";") if r)
 c = max((med[s], s) for s in ("nginx", "h2o") if s in med)
-ours = med["uvloop"]
-text = f"{mode:10s} uvloop/{c[1]} {ours / c[0]:.2f}x"
-bird = med.get("hummingbird")
-if bird:
-    text += f"   uvloop/hummingbird {ours / bird:.2f}x"
-print(text)' "$mode" "${servers[*]}" "${args[@]}"
+for name in ("uvloop", "uvloop-async"):
+    ours = med[name]
+    text = f"{mode:10s} {name}/{c[1]} {ours / c[0]:.2f}x"
+    bird = med.get("hummingbird")
+    if bird:
+        text += f"   {name}/hummingbird {ours / bird:.2f}x"
+    print(text)' "$mode" "${servers[*]}" "${args[@]}"
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -10,9 +10,10 @@
 #   scripts/callgrind_http.sh nginx          # nginx 1 worker, the config of bench_http.sh
 #   scripts/callgrind_http.sh h2o            # h2o 1 thread
 #
-# Environment: CONNS (10), LOW (1000), HIGH (4000), PORT (18190), TOOLS (a folder holding
-# malloc_count.so: make -C Benchmarks/Baseline OUT=TOOLS), KEEP (a folder to keep the
-# callgrind.out files in; `callgrind_annotate` them). Prints one line. Loopback only; every
+# Environment: TARGET (the path requested, default /; HTTPExample's /async answers the same
+# from a handler that may wait, on the connection's task), CONNS (10), LOW (1000), HIGH
+# (4000), PORT (18190), TOOLS (a folder holding malloc_count.so: make -C Benchmarks/Baseline
+# OUT=TOOLS), KEEP (a folder to keep the callgrind.out files in; `callgrind_annotate` them). Prints one line. Loopback only; every
 # run is bounded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,7 @@ conns=${CONNS:-10}
 low=${LOW:-1000}
 high=${HIGH:-4000}
 port=${PORT:-18190}
+target=${TARGET:-/}
 tools=${TOOLS:-}
 keep=${KEEP:-}
 work=$(mktemp -d)
@@ -89,7 +91,7 @@ run() {
     pid=$!
     for _ in $(seq 600); do is_listening "$port" && break; sleep 0.1; done
     is_listening "$port" || { echo "server did not listen" >&2; tail -5 "$work/server.$n.log" >&2; exit 1; }
-    timeout 900 python3 scripts/http_fixed_client.py --port "$port" --requests "$n" --conns "$conns" >&2
+    timeout 900 python3 scripts/http_fixed_client.py --port "$port" --requests "$n" --conns "$conns" --target "$target" >&2
     local mallocs=0
     if [ -n "$tools" ]; then
         mallocs=$(python3 -c 'import struct,sys; print(struct.unpack("<Q", open(sys.argv[1], "rb").read(8))[0])' \
@@ -105,8 +107,8 @@ run() {
 
 read -r ir1 m1 < <(run "$low")
 read -r ir2 m2 < <(run "$high")
-awk -v i1="$ir1" -v i2="$ir2" -v m1="$m1" -v m2="$m2" -v n=$((high - low)) -v s="$(basename "$server") $*" 'BEGIN {
+awk -v i1="$ir1" -v i2="$ir2" -v m1="$m1" -v m2="$m2" -v n=$((high - low)) -v s="$(basename "$server") $*" -v t="$target" 'BEGIN {
     if (n <= 0) { print "HIGH must exceed LOW" > "/dev/stderr"; exit 1 }
-    printf "callgrind_http server=\"%s\" requests=%d instructions_per_request=%.0f mallocs_per_request=%.2f\n",
-        s, n, (i2 - i1) / n, (m2 - m1) / n
+    printf "callgrind_http server=\"%s\" target=%s requests=%d instructions_per_request=%.0f mallocs_per_request=%.2f\n",
+        s, t, n, (i2 - i1) / n, (m2 - m1) / n
 }'

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Sends exactly N keep-alive `GET /` requests over C connections (one request in flight per
-connection, as wrk does) and checks that each gets a 200 with a Content-Length body.
+"""Sends exactly N keep-alive `GET /` requests (`--target` for another path) over C
+connections (one request in flight per connection, as wrk does) and checks that each gets a 200 with a Content-Length body.
 
     python3 scripts/http_fixed_client.py --port 8080 --requests 5000 --conns 10
 
@@ -13,7 +13,7 @@ import socket
 import sys
 import time
 
-REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+REQUEST_FORMAT = "GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
 class Connection:
@@ -51,16 +51,18 @@ def main():
     parser.add_argument("--requests", type=int, required=True)
     parser.add_argument("--conns", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--target", default="/")
     args = parser.parse_args()
 
     selector = selectors.DefaultSelector()
+    request = REQUEST_FORMAT.format(args.target).encode()
     connections = [Connection(args.port) for _ in range(args.conns)]
     to_send = args.requests
     done = 0
     for connection in connections:
         if to_send == 0:
             break
-        connection.sock.sendall(REQUEST)
+        connection.sock.sendall(request)
         connection.sent += 1
         to_send -= 1
         selector.register(connection.sock, selectors.EVENT_READ, connection)
@@ -78,7 +80,7 @@ def main():
             while connection.complete_response():
                 done += 1
                 if to_send > 0:
-                    connection.sock.sendall(REQUEST)
+                    connection.sock.sendall(request)
                     to_send -= 1
     elapsed = time.monotonic() - start
     for connection in connections:

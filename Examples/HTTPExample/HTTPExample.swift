@@ -12,7 +12,8 @@ import UVLoopWebSocket
 struct HTTPExampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "HTTPExample",
-        abstract: "An HTTP/1.1 server: GET / (hello), POST /echo, GET /lines?count=N, GET /sleep?ms=N, GET /ws/echo (WebSocket).",
+        abstract:
+            "An HTTP/1.1 server: GET / and GET /async (hello), POST /echo, GET /lines?count=N, GET /sleep?ms=N, GET /ws/echo (WebSocket).",
         discussion: "SIGINT or SIGTERM stops accepting, lets requests in flight finish and exits."
     )
 
@@ -84,6 +85,9 @@ struct HTTPExampleCommand: ParsableCommand {
 func makeRouter() -> Router {
     var router = Router()
     router.get("/") { _, _ in .text("hello\n") }
+    // The same answer from a handler that may wait: it runs on the connection's task, where
+    // `/`, whose handler is synchronous, is answered as its request is read (PERFORMANCE.md).
+    router.get("/async") { _, _ async in .text("hello\n") }
     router.post("/echo") { request, _ in
         HTTPServerResponse(status: .ok, headerFields: [.contentType: "application/octet-stream"]) { body in
             for try await chunk in request.body { try await body.write(chunk) }

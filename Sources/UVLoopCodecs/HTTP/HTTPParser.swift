@@ -151,6 +151,32 @@ public struct HTTPParser {
         }
     }
 
+    /// The method and target of the request whose head comes next, read off the bytes
+    /// received (each up to its space) without parsing the head, so that a server can choose
+    /// how to answer it first; nil if they have not arrived, span appended chunks, or the
+    /// parser is not awaiting a request's head. Only ``nextHead()`` validates: a head it
+    /// accepts has this method and target.
+    ///
+    /// `mutating` though it changes nothing: a caller holding the parser in a class property
+    /// then passes it in place, where a non-mutating call copies it (a retain and a release of
+    /// each of its buffers).
+    public mutating func peekRequestLine() -> (method: Bytes, target: Bytes)? {
+        guard kind == .request, failure == nil, partial.isEmpty, case .head = state else { return nil }
+        let maxTarget = limits.maxTargetLength
+        let ends: (Int, Int)? = pending.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return nil }
+            let space = Int32(UInt8(ascii: " "))
+            guard let methodSpace = memchr(base, space, min(buffer.count, 32)) else { return nil }
+            let methodEnd = base.distance(to: UnsafeRawPointer(methodSpace))
+            let targetStart = methodEnd + 1
+            let targetArea = min(buffer.count - targetStart, maxTarget + 1)
+            guard let targetSpace = memchr(base + targetStart, space, targetArea) else { return nil }
+            return (methodEnd, base.distance(to: UnsafeRawPointer(targetSpace)))
+        }
+        guard let (methodEnd, targetEnd) = ends else { return nil }
+        return (pending.slice(0..<methodEnd), pending.slice((methodEnd + 1)..<targetEnd))
+    }
+
     /// Tells the parser the stream ended: returns the end of a body delimited by the close,
     /// `nil` if the stream ended cleanly between messages, and throws
     /// ``HTTPParseError/Kind/incomplete`` if it ended inside a message.

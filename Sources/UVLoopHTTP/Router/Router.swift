@@ -21,9 +21,16 @@
 ///
 /// A path that matches with another method answers 405 with `Allow`; no match, ``notFound``.
 /// `HEAD` falls back to the `GET` route (the server sends no body).
+///
+/// A handler that never waits (a closure without `await`, like `/` above) is taken as a
+/// ``SynchronousHandler``: for a request without a body on a path without parameters, the
+/// server then answers it where it reads it, without resuming the connection's task (see
+/// ``HTTPServer/SynchronousHandler``).
 public struct Router {
     /// A handler of routed requests.
     public typealias Handler = HTTPServer.Handler
+    /// A handler of routed requests that answers without waiting.
+    public typealias SynchronousHandler = HTTPServer.SynchronousHandler
 
     fileprivate enum Segment {
         case literal(Substring)
@@ -34,7 +41,9 @@ public struct Router {
     fileprivate struct Route {
         let method: HTTPRequest.Method
         let segments: [Segment]
+        /// The handler; for a synchronous one, a closure calling it.
         let handler: Handler
+        let synchronous: SynchronousHandler?
     }
 
     /// Routes without parameters, by path.
@@ -57,10 +66,14 @@ public struct Router {
         /// `GET`s, found without a look at the path's other routes. Only the handler: taking a
         /// whole `Route` out copies (retains and releases) its method and segments too.
         fileprivate let getHandlers: [GetHandler?]
+        /// Whether any of the routes has a synchronous handler: if none, the server does not
+        /// look at a request's path before parsing its head.
+        let hasSynchronousHandlers: Bool
 
-        /// A `GET` route's handler, in a struct for the reason ``routes`` holds `Route`s.
+        /// A `GET` route's handlers, in a struct for the reason ``routes`` holds `Route`s.
         fileprivate struct GetHandler {
             let handler: Handler
+            let synchronous: SynchronousHandler?
         }
 
         fileprivate init(_ exact: [Substring: [Route]]) {
@@ -72,12 +85,16 @@ public struct Router {
                 paths += path.utf8
                 ends.append(paths.count)
                 routes.append(pathRoutes)
-                getHandlers.append(Router.pick(pathRoutes, method: .get).map { GetHandler(handler: pathRoutes[$0].handler) })
+                getHandlers.append(
+                    Router.pick(pathRoutes, method: .get).map {
+                        GetHandler(handler: pathRoutes[$0].handler, synchronous: pathRoutes[$0].synchronous)
+                    })
             }
             self.paths = paths
             self.ends = ends
             self.routes = routes
             self.getHandlers = getHandlers
+            hasSynchronousHandlers = routes.contains { $0.contains { $0.synchronous != nil } }
         }
 
         /// The handler of the route whose path is exactly the request's, for its method (for
@@ -91,15 +108,29 @@ public struct Router {
         /// ``handler(for:)`` for a request target as received (path and query): the server
         /// asks with its parsed head, before (and without) looking into the request it made.
         func handler(target: Bytes, method: HTTPRequest.Method) -> Handler? {
-            let found = target.withUnsafeBytes { target in
-                let end = target.firstIndex(of: UInt8(ascii: "?")) ?? target.count
-                return index(of: UnsafeRawBufferPointer(rebasing: target[..<end]))
-            }
-            guard let found else { return nil }
+            guard let found = index(target: target) else { return nil }
             return handler(at: found, method: method)
         }
 
-        private func handler(at index: Int, method: HTTPRequest.Method) -> Handler? {
+        /// The synchronous handler ``handler(at:method:)`` picks, if it is one.
+        func synchronousHandler(at index: Int, method: HTTPRequest.Method) -> SynchronousHandler? {
+            if method == .get { return getHandlers[index]?.synchronous }
+            let candidates = routes[index]
+            guard let pick = Router.pick(candidates, method: method) else { return nil }
+            return candidates[pick].synchronous
+        }
+
+        /// The position of a request target's path (the target up to its query), for
+        /// ``handler(at:method:)``.
+        func index(target: Bytes) -> Int? {
+            target.withUnsafeBytes { target in
+                let end = target.firstIndex(of: UInt8(ascii: "?")) ?? target.count
+                return index(of: UnsafeRawBufferPointer(rebasing: target[..<end]))
+            }
+        }
+
+        /// The handler for `method` of the path at `index` (``index(target:)``).
+        func handler(at index: Int, method: HTTPRequest.Method) -> Handler? {
             if method == .get { return getHandlers[index]?.handler }
             let candidates = routes[index]
             guard let pick = Router.pick(candidates, method: method) else { return nil }
@@ -135,12 +166,23 @@ public struct Router {
 
     /// Routes `method` requests for `path` to `handler`.
     public mutating func on(_ method: HTTPRequest.Method, _ path: String, use handler: @escaping Handler) {
+        add(method, path, handler: handler, synchronous: nil)
+    }
+
+    /// Routes `method` requests for `path` to `handler`, which answers without waiting.
+    public mutating func on(_ method: HTTPRequest.Method, _ path: String, use handler: @escaping SynchronousHandler) {
+        add(method, path, handler: { request, context in try handler(request, context) }, synchronous: handler)
+    }
+
+    private mutating func add(
+        _ method: HTTPRequest.Method, _ path: String, handler: @escaping Handler, synchronous: SynchronousHandler?
+    ) {
         let segments: [Segment] = path.split(separator: "/").map { part in
             if part == "*" { return .wildcard }
             if part.first == ":" { return .parameter(String(part.dropFirst())) }
             return .literal(part)
         }
-        let route = Route(method: method, segments: segments, handler: handler)
+        let route = Route(method: method, segments: segments, handler: handler, synchronous: synchronous)
         let isExact = segments.allSatisfy { if case .literal = $0 { true } else { false } }
         if isExact {
             let key = Self.normalized(path)
@@ -161,6 +203,19 @@ public struct Router {
     public mutating func patch(_ path: String, use handler: @escaping Handler) { on(.patch, path, use: handler) }
     /// Routes `DELETE` requests for `path`.
     public mutating func delete(_ path: String, use handler: @escaping Handler) { on(.delete, path, use: handler) }
+
+    /// Routes `GET` requests for `path` to a handler that answers without waiting.
+    public mutating func get(_ path: String, use handler: @escaping SynchronousHandler) { on(.get, path, use: handler) }
+    /// Routes `POST` requests for `path` to a handler that answers without waiting.
+    public mutating func post(_ path: String, use handler: @escaping SynchronousHandler) { on(.post, path, use: handler) }
+    /// Routes `PUT` requests for `path` to a handler that answers without waiting.
+    public mutating func put(_ path: String, use handler: @escaping SynchronousHandler) { on(.put, path, use: handler) }
+    /// Routes `PATCH` requests for `path` to a handler that answers without waiting.
+    public mutating func patch(_ path: String, use handler: @escaping SynchronousHandler) { on(.patch, path, use: handler) }
+    /// Routes `DELETE` requests for `path` to a handler that answers without waiting.
+    public mutating func delete(_ path: String, use handler: @escaping SynchronousHandler) {
+        on(.delete, path, use: handler)
+    }
 
     private static func normalized(_ path: String) -> String {
         "/" + path.split(separator: "/").joined(separator: "/")

@@ -1,6 +1,13 @@
 /// One connection of an ``HTTPServer``: reads requests in order, runs the handler on this
 /// connection's task, writes each response before reading the next request's body.
 ///
+/// A request without a body whose handler is synchronous is answered where it is read: in
+/// the stream's readable callback (``answerReady()``), while the task waits or when there is
+/// none, so the task is not resumed. Whatever that cannot finish (another handler, a body, a
+/// streamed response, a close, a drain) is left in ``readyHead``, ``readyResponse`` or
+/// ``readyQueued`` for the task, which takes them before reading on: the responses stay in
+/// order.
+///
 /// Its deadline (in server ticks) is what the server's clock checks: the header timeout while
 /// a head arrives, the idle timeout between requests, the body timeout while a body read or
 /// a response write waits, none while the handler runs.
@@ -38,6 +45,32 @@ final class HTTPServerConnection {
     private var waitTick = 0
     /// Set by a response that takes the connection over; run then hands it the stream.
     private var takeOverHandler: ((any ByteStream, Bytes) async -> Void)?
+    /// A head the readable callback parsed for a synchronous handler but left to the task (it has a body).
+    private var readyHead: HTTPRawHead?
+    /// A synchronous handler's response the readable callback could not write whole (a
+    /// streamed body, a protocol upgrade): the task writes it. A class: it is rare, and the
+    /// connection stays small.
+    private var readyResponse: ReadyResponse?
+    /// The listed path (``Router/ListedPaths/index(target:)``) of the next head, found by the
+    /// readable callback for a handler it left to the task; -1 if not looked up.
+    private var readyRoute = -1
+    /// A response queued by the readable callback after which the task must drain or close:
+    /// whether the connection stays open.
+    private var readyQueued: Bool?
+
+    private final class ReadyResponse {
+        let response: HTTPServerResponse
+        let version: HTTPVersion
+        let isHead: Bool
+        let keepAlive: Bool
+
+        init(_ response: HTTPServerResponse, version: HTTPVersion, isHead: Bool, keepAlive: Bool) {
+            self.response = response
+            self.version = version
+            self.isHead = isHead
+            self.keepAlive = keepAlive
+        }
+    }
 
     private static let continueLine: Bytes = "HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -58,23 +91,35 @@ final class HTTPServerConnection {
             }
         }
         while true {
-            let head: HTTPRawHead
-            do {
-                // Most heads are complete in what has arrived: taken without an async call.
-                if let ready = try headInBuffer() {
-                    head = ready
-                } else {
-                    guard let next = try await readHead() else { return }
-                    head = next
+            let staysOpen: Bool
+            if let keepAlive = readyQueued.take() {
+                staysOpen = await finishQueued(keepAlive: keepAlive)
+            } else if let ready = readyResponse.take() {
+                staysOpen =
+                    (try? await write(ready.response, version: ready.version, isHead: ready.isHead, keepAlive: ready.keepAlive))
+                    ?? false
+            } else {
+                let head: HTTPRawHead
+                do {
+                    // Most heads are complete in what has arrived: taken without an async call.
+                    // Not `??`: its generic autoclosure copies the head through value witnesses.
+                    if let ready = readyHead.take() {
+                        head = ready
+                    } else if let ready = try headInBuffer() {
+                        head = ready
+                    } else {
+                        guard let next = try await readHead() else { return }
+                        head = next
+                    }
+                } catch let error as HTTPParseError {
+                    if error.kind != .incomplete { await sendError(status: error.status, reason: error.reason) }
+                    return
+                } catch {
+                    return
                 }
-            } catch let error as HTTPParseError {
-                if error.kind != .incomplete { await sendError(status: error.status, reason: error.reason) }
-                return
-            } catch {
-                return
+                isIdle = false
+                staysOpen = await respond(to: consume head)
             }
-            isIdle = false
-            let staysOpen = await respond(to: consume head)
             if let handler = takeOverHandler {
                 // The connection leaves the server: its timeouts, shutdown and close are the new
                 // owner's, which may keep it open after returning (a session waiting without a task).
@@ -121,10 +166,22 @@ final class HTTPServerConnection {
         return await _unsafeInheritExecutor_withUnsafeContinuation { continuation in
             wakeUp = continuation
             // Captures only `self`. Runs at once if bytes are buffered already.
-            if !stream.whenReadable({ [self] in wakeUp.take()?.resume(returning: true) }) {
+            if !stream.whenReadable({ [self] in readableWhileWaiting() }) {
                 wakeUp.take()?.resume(returning: false)
             }
         }
+    }
+
+    /// The readable callback while the task waits: answers what it can (``answerReady()``)
+    /// and waits again, else resumes the task.
+    private func readableWhileWaiting() {
+        if answerReady() {
+            // Answered, so not idle through the coming tick (``park(before:)``).
+            waitTick = server.tick
+            // Calls at once (then resumes the task) if the stream ended meanwhile.
+            if stream.whenReadable({ [self] in readableWhileWaiting() }) { return }
+        }
+        wakeUp.take()?.resume(returning: true)
     }
 
     /// Called by the server's clock: ends the wait of ``nextRequestArrives()`` if it began
@@ -138,10 +195,132 @@ final class HTTPServerConnection {
     /// else in a fresh task: the handler's frames grew this task's allocator, which keeps its
     /// slabs until the task ends.
     func waitIdle() {
+        // Work the readable callback left while the task was being parked needs the task: the
+        // stream, whose bytes it took, may not call again.
+        if readyHead != nil || readyResponse != nil || readyQueued != nil || parser.bufferedByteCount > 0 {
+            stream.loop.spawn { [self] in await run() }
+            return
+        }
         // Each closure captures only `self`, which is then its context: no allocation.
-        if !stream.whenReadable({ [self] in stream.loop.spawn { await self.run() } }) {
+        if !stream.whenReadable({ [self] in readableWhileParked() }) {
             stream.loop.spawn { [self] in await run() }
         }
+    }
+
+    /// The readable callback of a connection without a task: answers what it can
+    /// (``answerReady()``) and waits again, else starts a task.
+    private func readableWhileParked() {
+        // Calls at once (then starts the task) if the stream ended meanwhile.
+        if answerReady(), stream.whenReadable({ [self] in readableWhileParked() }) { return }
+        stream.loop.spawn { [self] in await run() }
+    }
+
+    /// Answers, in order, the requests that have arrived whose handlers are synchronous
+    /// (``answerAtOnce(_:)``). True if all were answered and the connection waits for the
+    /// next as before; false if the task must go on: with what was left for it, with a head
+    /// still arriving, an error the parser keeps, or the end of the stream.
+    private func answerReady() -> Bool {
+        // Only a `Stream`'s buffered bytes can be taken without waiting.
+        guard let plain else { return false }
+        var answered = false
+        while true {
+            if let buffered = plain.readBuffered() { received(buffered) }
+            if answered && parser.isIdle { break }
+            // Chosen from the request line before the head is parsed: a head left to the task
+            // is parsed there, once (a parsed head kept for it cost ~1,000 instructions).
+            guard let (method, handler) = synchronousHandlerOfNextRequest() else { return false }
+            let next: HTTPRawHead?
+            do {
+                next = try parser.nextHead()
+            } catch {
+                return false  // the parser throws it again to the task, which answers it
+            }
+            // Without a whole head, the task reads the rest.
+            guard let head = next, answerAtOnce(head, method: method, handler: handler) else { return false }
+            answered = true
+        }
+        // As the task's loop leaves a kept-alive connection after a response.
+        isIdle = true
+        isKeepAliveWait = true
+        deadline = server.deadline(afterTicks: server.idleTicks)
+        return true
+    }
+
+    /// The method of the request whose head comes next and its handler, if that handler is
+    /// synchronous: a listed path's route, or the server's only handler.
+    private func synchronousHandlerOfNextRequest() -> (HTTPRequest.Method, HTTPServer.SynchronousHandler)? {
+        // Before the peek: is there a synchronous handler to find?
+        if let listed = server.listedPaths {
+            guard listed.hasSynchronousHandlers else { return nil }
+        } else if server.router != nil || server.synchronousHandler == nil {
+            return nil
+        }
+        guard let (methodBytes, target) = parser.peekRequestLine(),
+            let method = HTTPRequestConversion.method(methodBytes)
+        else { return nil }
+        if let listed = server.listedPaths {
+            guard let index = listed.index(target: target) else { return nil }
+            guard let handler = listed.synchronousHandler(at: index, method: method) else {
+                readyRoute = index  // the task need not look it up again
+                return nil
+            }
+            return (method, handler)
+        }
+        guard server.router == nil, let handler = server.synchronousHandler else { return nil }
+        return (method, handler)
+    }
+
+    /// Answers `head` (of a `method` request) at once with `handler` if it has no body: runs
+    /// the handler and queues the response. False if the task must go on: the head, or the
+    /// response still to write or to drain, is left for it.
+    private func answerAtOnce(
+        _ head: consuming HTTPRawHead, method: HTTPRequest.Method, handler: HTTPServer.SynchronousHandler
+    ) -> Bool {
+        guard head.framing == .none else {
+            readyHead = consume head
+            return false
+        }
+        let head = head  // see respond(to:)
+        isIdle = false
+        begin(head)
+        defer { if server.cachedHead?.generation == generation { server.cachedHead = nil } }
+        let version = head.version
+        let keepAlive = head.isKeepAlive && !server.isShuttingDown
+        let isHead = method == .head
+        let request = HTTPServerRequest(
+            raw: consume head, method: method, body: HTTPRequestBody(connection: self, generation: generation))
+        var response: HTTPServerResponse
+        do {
+            response = try handler(request, HTTPRequestContext(loop: stream.loop, stream: stream))
+        } catch {
+            response = .text("internal server error\n", status: .internalServerError)
+        }
+        do {
+            guard try queueWhole(response, version: version, isHead: isHead, keepAlive: keepAlive) else {
+                readyResponse = ReadyResponse(response, version: version, isHead: isHead, keepAlive: keepAlive)
+                return false
+            }
+        } catch {
+            readyQueued = false
+            return false
+        }
+        if !keepAlive || needsDrain {
+            readyQueued = keepAlive
+            return false
+        }
+        return true
+    }
+
+    /// After a response queued in the readable callback: waits while the client lags, then
+    /// tells whether the connection stays open.
+    private nonisolated(nonsending) func finishQueued(keepAlive: Bool) async -> Bool {
+        guard needsDrain else { return keepAlive }
+        do {
+            try await drain()
+        } catch {
+            return false
+        }
+        return keepAlive
     }
 
     /// The next head, if the parser holds it or completes it with the bytes the stream has
@@ -188,12 +367,7 @@ final class HTTPServerConnection {
         // Moved into a `let`: a `consuming` parameter is mutable, so each use borrowed a copy
         // of it (two copies of the head per request).
         let head = head
-        server.requestCount += 1
-        generation = server.requestCount
-        isBodyOpen = head.framing != .none
-        isContinuePending = head.expectsContinue
-        bodyError = nil
-        deadline = Int.max
+        begin(head)
         let version = head.version
         let isKeepAlive = head.isKeepAlive
         // The `HTTPRequest` is built only if the handler asks for it (``head(of:method:generation:)``).
@@ -204,7 +378,13 @@ final class HTTPServerConnection {
             return false
         }
         // Found from the head before it moves.
-        let listedHandler = server.listedPaths?.handler(target: head.target, method: method)
+        let listedHandler: HTTPServer.Handler?
+        if readyRoute >= 0 {
+            listedHandler = server.listedPaths?.handler(at: readyRoute, method: method)
+            readyRoute = -1
+        } else {
+            listedHandler = server.listedPaths?.handler(target: head.target, method: method)
+        }
         // nonisolated(unsafe): the handler runs on this task, on the connection's loop (the task
         // prefers the loop's executor), so the request is not used by two threads at once.
         nonisolated(unsafe) let request = HTTPServerRequest(
@@ -261,6 +441,17 @@ final class HTTPServerConnection {
             return false
         }
         return keepAlive
+    }
+
+    /// Starts the request of `head`: its number, its body's state, no deadline while the handler runs.
+    @inline(__always)
+    private func begin(_ head: borrowing HTTPRawHead) {
+        server.requestCount += 1
+        generation = server.requestCount
+        isBodyOpen = head.framing != .none
+        isContinuePending = head.expectsContinue
+        bodyError = nil
+        deadline = Int.max
     }
 
     /// The `HTTPRequest` of `raw`, built once per request while no other connection's handler
