@@ -50,7 +50,9 @@ struct HTTPSynchronousHandlerTests {
 
     /// Writes `requests` in one write, then reads responses until the server closes; `head`
     /// tells which requests were HEAD (their responses have no body).
-    static func exchange(_ requests: String, heads: Set<Int> = [], port: Int, on loop: Loop) async throws -> [Answer] {
+    static func exchange(
+        _ requests: String, heads: Set<Int> = [], port: Int, on loop: Loop, timeout: Duration = .seconds(10)
+    ) async throws -> [Answer] {
         let socket = try await TCPStream.connect(host: "127.0.0.1", port: port, on: loop)
         defer { socket.close() }
         try socket.write(requests)
@@ -59,7 +61,7 @@ struct HTTPSynchronousHandlerTests {
         var status = 0
         var body: [UInt8] = []
         parser.nextResponseHasNoBody = heads.contains(0)
-        while let bytes = try await loop.withTimeout(.seconds(10), { try await socket.read() }) {
+        while let bytes = try await loop.withTimeout(timeout, { try await socket.read() }) {
             parser.append(bytes)
             while let event = try parser.next() {
                 switch event {
@@ -185,6 +187,32 @@ struct HTTPSynchronousHandlerTests {
             server.shutdown()
             await running.value
             #expect(answers == [Answer(status: 200, body: "/a callback\n"), Answer(status: 200, body: "/b callback\n")])
+        }
+    }
+
+    /// The server a handler shuts down.
+    final class ServerBox: @unchecked Sendable {
+        // @unchecked: set and read on the test's one loop thread only.
+        var server: HTTPServer?
+    }
+
+    @Test("a synchronous handler that begins the shutdown answers with Connection: close, and the connection closes")
+    func shutdownFromHandler() async throws {
+        try await onLoop { loop in
+            let box = ServerBox()
+            let listener = try TCPListener(host: "127.0.0.1", port: 0, on: loop)
+            // A grace period far past the read timeout: only `Connection: close` ends the exchange in time.
+            let server = HTTPServer(configuration: HTTPServerConfiguration(shutdownGracePeriod: .seconds(60))) { _, _ in
+                box.server?.shutdown()
+                return .text(Self.place() + "\n")
+            }
+            box.server = server
+            let running = loop.spawn { try await server.run(on: listener) }
+            let answers = try await Self.exchange(
+                "GET / HTTP/1.1\r\nHost: x\r\n\r\n", port: listener.port, on: loop, timeout: .seconds(5))
+            await running.value
+            #expect(answers == [Answer(status: 200, body: "callback\n")])
+            #expect(server.connectionCount == 0)
         }
     }
 }

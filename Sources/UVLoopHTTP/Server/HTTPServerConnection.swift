@@ -45,18 +45,19 @@ final class HTTPServerConnection {
     private var waitTick = 0
     /// Set by a response that takes the connection over; run then hands it the stream.
     private var takeOverHandler: ((any ByteStream, Bytes) async -> Void)?
+    // @exclusivity(unchecked) on the four below as on `parser`: checked on every request.
     /// A head the readable callback parsed for a synchronous handler but left to the task (it has a body).
-    private var readyHead: HTTPRawHead?
+    @exclusivity(unchecked) private var readyHead: HTTPRawHead?
     /// A synchronous handler's response the readable callback could not write whole (a
     /// streamed body, a protocol upgrade): the task writes it. A class: it is rare, and the
     /// connection stays small.
-    private var readyResponse: ReadyResponse?
+    @exclusivity(unchecked) private var readyResponse: ReadyResponse?
     /// The listed path (``Router/ListedPaths/index(target:)``) of the next head, found by the
     /// readable callback for a handler it left to the task; -1 if not looked up.
-    private var readyRoute = -1
+    @exclusivity(unchecked) private var readyRoute = -1
     /// A response queued by the readable callback after which the task must drain or close:
     /// whether the connection stays open.
-    private var readyQueued: Bool?
+    @exclusivity(unchecked) private var readyQueued: Bool?
 
     private final class ReadyResponse {
         let response: HTTPServerResponse
@@ -285,7 +286,7 @@ final class HTTPServerConnection {
         begin(head)
         defer { if server.cachedHead?.generation == generation { server.cachedHead = nil } }
         let version = head.version
-        let keepAlive = head.isKeepAlive && !server.isShuttingDown
+        let isKeepAlive = head.isKeepAlive
         let isHead = method == .head
         let request = HTTPServerRequest(
             raw: consume head, method: method, body: HTTPRequestBody(connection: self, generation: generation))
@@ -295,6 +296,8 @@ final class HTTPServerConnection {
         } catch {
             response = .text("internal server error\n", status: .internalServerError)
         }
+        // After the handler, which may have begun the shutdown.
+        let keepAlive = isKeepAlive && !server.isShuttingDown
         do {
             guard try queueWhole(response, version: version, isHead: isHead, keepAlive: keepAlive) else {
                 readyResponse = ReadyResponse(response, version: version, isHead: isHead, keepAlive: keepAlive)
