@@ -5,6 +5,8 @@
 // one piece, and in those chunks. Both runs must yield the same messages (heads, bodies,
 // trailers) and the same kind of error, if any (the reason may differ). Each complete message's body must match its framing
 // (exactly Content-Length bytes), and an error must never be `incomplete` before the end.
+// `peekRequestLine()`, taken before each head, must give the head's method and target (or a
+// method that is not a token, which a server refuses to route): the server routes by it.
 
 import UVLoopCodecs
 
@@ -58,9 +60,16 @@ func run(_ stream: [UInt8], sizes: [Int], kind: HTTPParser.Kind, limits: HTTPPar
         for size in sizes where start < stream.count {
             parser.append(Bytes(stream[start..<min(start + size, stream.count)]))
             start += size
-            while let event = try parser.next() {
+            while true {
+                let peek = parser.isAwaitingHead ? parser.peekRequestLine() : nil
+                guard let event = try parser.next() else { break }
                 switch event {
                 case .head(let head):
+                    if let peek {
+                        check(
+                            (peek.method == head.method && peek.target == head.target) || !isToken(peek.method),
+                            "peeked \(peek.method.array) \(peek.target.array), parsed \(head.method.array) \(head.target.array)")
+                    }
                     let fields = head.fields.map { "\($0.name.array):\($0.value.array)" }
                     let text = "\(head.method.array) \(head.target.array) \(head.status) \(head.reason.array) \(head.version) \(fields)"
                     outcome.messages.append(.init(head: text, framing: head.framing))
@@ -80,6 +89,15 @@ func run(_ stream: [UInt8], sizes: [Int], kind: HTTPParser.Kind, limits: HTTPPar
         outcome.error = error.kind
     }
     return outcome
+}
+
+/// Whether `bytes` is an RFC 9110 token (what a method must be).
+func isToken(_ bytes: Bytes) -> Bool {
+    bytes.count > 0
+        && bytes.array.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A)
+                || "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
 }
 
 func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {

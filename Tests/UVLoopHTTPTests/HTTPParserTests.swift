@@ -92,6 +92,35 @@ struct HTTPParserTests {
         }
     }
 
+    @Test("peekRequestLine gives the next request's method and target before the head is parsed, nil when it cannot")
+    func peekRequestLine() throws {
+        var parser = HTTPParser(kind: .request)
+        let none = parser.peekRequestLine()
+        #expect(none == nil, "nothing received")
+        parser.append(Bytes("GET /a?b=c HT"))
+        let peeked = parser.peekRequestLine()
+        let early = try #require(peeked)
+        #expect(early.method == Bytes("GET") && early.target == Bytes("/a?b=c"))
+        #expect(try parser.nextHead() == nil)
+        // The head now spans two appends, gathered apart: not peeked.
+        #expect(parser.peekRequestLine() == nil)
+        parser.append(Bytes("TP/1.1\r\nHost: x\r\n\r\nPOST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nz"))
+        #expect(try parser.nextHead()?.target == Bytes("/a?b=c"))
+        let peekedNext = parser.peekRequestLine()
+        let next = try #require(peekedNext)
+        #expect(next.method == Bytes("POST") && next.target == Bytes("/p"))
+        #expect(try parser.nextHead()?.method == Bytes("POST"))
+        #expect(parser.peekRequestLine() == nil, "inside a body")
+
+        var response = HTTPParser(kind: .response)
+        response.append(Bytes("HTTP/1.1 200 OK\r\n\r\n"))
+        #expect(response.peekRequestLine() == nil, "a response parser")
+
+        var noSpace = HTTPParser(kind: .request)
+        noSpace.append(Bytes("GETTING-A-VERY-LONG-METHOD-NAME-WITHOUT-A-SPACE /"))
+        #expect(noSpace.peekRequestLine() == nil, "no space in the first 32 bytes")
+    }
+
     @Test("parses pipelined requests in order, skipping empty lines between them")
     func pipelined() {
         let result = parse("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.0\r\n\r\n")
