@@ -5,6 +5,8 @@
 # server once per round) and the medians printed; p99 latency from wrk --latency. UVLoop is
 # measured twice: `/` (a synchronous handler, answered in the read callback) and, as
 # `uvloop-async`, `/async` (the same answer from an async handler, on the connection's task).
+# `nginx-twin` is a second nginx, identical to the first (keep-alive only): how far two equal
+# servers' figures lie apart in the same run is the resolution of every comparison.
 #
 #   bash scripts/bench_http.sh [BUILD_DIR]         # 3 rounds of 5 s, 100 connections
 #   ROUNDS=5 SECONDS_PER_RUN=10 CONNS=100 bash scripts/bench_http.sh Examples/.build/release
@@ -42,31 +44,34 @@ ports[nginx]=$((base_port + 1))
 ports[h2o]=$((base_port + 2))
 ports[hummingbird]=$((base_port + 3))
 ports[uvloop-async]=$base_port
+ports[nginx-twin]=$((base_port + 4))
 declare -A paths
 paths[uvloop-async]=/async
 
 taskset -c 0 "$build/HTTPExample" --port "${ports[uvloop]}" >"$work/uvloop.log" 2>&1 &
 pids+=($!)
 
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<NGINX
+for name in nginx nginx-twin; do
+    mkdir -p "$work/$name"
+    cat >"$work/$name/nginx.conf" <<NGINX
 worker_processes 1;
 daemon off;
 master_process off;
-error_log $work/nginx/error.log;
-pid $work/nginx/nginx.pid;
+error_log $work/$name/error.log;
+pid $work/$name/nginx.pid;
 events { worker_connections 20000; }
 http {
     access_log off;
     keepalive_requests 100000000;
     server {
-        listen 127.0.0.1:${ports[nginx]} backlog=4096;
+        listen 127.0.0.1:${ports[$name]} backlog=4096;
         location = / { default_type text/plain; return 200 "hello\n"; }
     }
 }
 NGINX
-taskset -c 0 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-pids+=($!)
+    taskset -c 0 nginx -c "$work/$name/nginx.conf" -p "$work/$name" &
+    pids+=($!)
+done
 
 servers=(uvloop uvloop-async nginx)
 if command -v h2o >/dev/null; then
@@ -95,6 +100,8 @@ if [ -x "$hummingbird" ]; then
     pids+=($!)
     servers+=(hummingbird)
 fi
+
+servers+=(nginx-twin)  # last, so that it also differs from nginx in its place in the round
 
 cat >"$work/pipeline.lua" <<'LUA'
 -- Sends 16 requests at once on each connection (pipelining).
@@ -136,6 +143,7 @@ declare -A results
 for round in $(seq "$rounds"); do
     for server in "${servers[@]}"; do
         for mode in keepalive pipelined; do
+            [ "$server.$mode" = nginx-twin.pipelined ] && continue
             script=""
             [ "$mode" = pipelined ] && script="$work/pipeline.lua"
             line=$(run "${ports[$server]}" "${paths[$server]:-/}" "$script")
@@ -149,6 +157,7 @@ done
 echo "== medians over $rounds rounds (${duration} s, $conns connections, wrk -t1 on core 1, servers on core 0)"
 for mode in keepalive pipelined; do
     for server in "${servers[@]}"; do
+        [ -n "${results[$server.$mode]:-}" ] || continue
         python3 -c '
 import statistics, sys
 runs = [r.split() for r in sys.argv[3].split(";") if r]
@@ -160,13 +169,14 @@ done
 # Ratios of the medians: UVLoop against the faster C server and against Hummingbird.
 for mode in keepalive pipelined; do
     args=()
-    for s in "${servers[@]}"; do args+=("${results[$s.$mode]}"); done
+    for s in "${servers[@]}"; do args+=("${results[$s.$mode]:-}"); done
     python3 -c '
 import statistics, sys
 mode, servers, results = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
 med = {}
 for server, runs in zip(servers, results):
-    med[server] = statistics.median(float(r.split()[0]) for r in runs.split(";") if r)
+    if runs:
+        med[server] = statistics.median(float(r.split()[0]) for r in runs.split(";") if r)
 c = max((med[s], s) for s in ("nginx", "h2o") if s in med)
 for name in ("uvloop", "uvloop-async"):
     ours = med[name]
@@ -176,4 +186,22 @@ for name in ("uvloop", "uvloop-async"):
         text += f"   {name}/hummingbird {ours / bird:.2f}x"
     print(text)' "$mode" "${servers[*]}" "${args[@]}"
 done
+# The p99s beside the two identical nginx: their distance is the run's resolution.
+p99_args=()
+for s in uvloop nginx nginx-twin h2o; do
+    [ -n "${results[$s.keepalive]:-}" ] && p99_args+=("$s=${results[$s.keepalive]}")
+done
+python3 -c '
+import statistics, sys
+p99 = {}
+for pair in sys.argv[1:]:
+    server, runs = pair.split("=", 1)
+    p99[server] = statistics.median(float(r.split()[1]) for r in runs.split(";") if r)
+ours, first, twin = p99["uvloop"], p99["nginx"], p99["nginx-twin"]
+twins = abs(first - twin)
+text = f"keepalive p99 ms: uvloop {ours:.2f}, nginx {first:.2f}, nginx-twin {twin:.2f}"
+if "h2o" in p99:
+    h2o = p99["h2o"]
+    text += f", h2o {h2o:.2f}"
+print(text + f"; two identical servers lie {twins:.2f} ms apart")' "${p99_args[@]}"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
