@@ -190,10 +190,10 @@ struct HTTPSynchronousHandlerTests {
         }
     }
 
-    /// The server a handler shuts down.
+    /// The server a handler shuts down; weak, as the server holds the handler that holds this.
     final class ServerBox: @unchecked Sendable {
         // @unchecked: set and read on the test's one loop thread only.
-        var server: HTTPServer?
+        weak var server: HTTPServer?
     }
 
     @Test("a synchronous handler that begins the shutdown answers with Connection: close, and the connection closes")
