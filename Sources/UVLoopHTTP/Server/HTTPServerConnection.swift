@@ -250,24 +250,20 @@ final class HTTPServerConnection {
     /// The method of the request whose head comes next and its handler, if that handler is
     /// synchronous: a listed path's route, or the server's only handler.
     private func synchronousHandlerOfNextRequest() -> (HTTPRequest.Method, HTTPServer.SynchronousHandler)? {
+        let listed = server.listedPaths
+        // A server's only handler (no router), else one of the listed routes'.
+        let only = server.router == nil ? server.synchronousHandler : nil
         // Before the peek: is there a synchronous handler to find?
-        if let listed = server.listedPaths {
-            guard listed.hasSynchronousHandlers else { return nil }
-        } else if server.router != nil || server.synchronousHandler == nil {
-            return nil
-        }
-        guard let (methodBytes, target) = parser.peekRequestLine(),
+        guard listed?.hasSynchronousHandlers ?? (only != nil),
+            let (methodBytes, target) = parser.peekRequestLine(),
             let method = HTTPRequestConversion.method(methodBytes)
         else { return nil }
-        if let listed = server.listedPaths {
-            guard let index = listed.index(target: target) else { return nil }
-            guard let handler = listed.synchronousHandler(at: index, method: method) else {
-                readyRoute = index  // the task need not look it up again
-                return nil
-            }
-            return (method, handler)
+        guard let listed else { return only.map { (method, $0) } }
+        guard let index = listed.index(target: target) else { return nil }
+        guard let handler = listed.synchronousHandler(at: index, method: method) else {
+            readyRoute = index  // the task need not look it up again
+            return nil
         }
-        guard server.router == nil, let handler = server.synchronousHandler else { return nil }
         return (method, handler)
     }
 
