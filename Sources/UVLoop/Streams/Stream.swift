@@ -346,6 +346,14 @@ public class Stream: HandleOwner {
         try write(Bytes(string))
     }
 
+    /// Hands the bytes queued so far to the kernel now, not at the end of the loop's iteration
+    /// with every other stream's; for a protocol that knows its message is whole (an HTTP
+    /// response written in a readable callback). Loop thread only.
+    package final func sendQueued() {
+        guard isScheduled else { return }
+        flushQueued()
+    }
+
     /// Hands the queued bytes to the kernel; called by the loop once per iteration.
     ///
     /// When libuv holds nothing unwritten for the stream, the bytes go straight to the socket
