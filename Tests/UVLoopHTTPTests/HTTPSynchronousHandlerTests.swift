@@ -1,6 +1,7 @@
 import Testing
-import UVLoopHTTP
 import UVLoopTestSupport
+
+@testable import UVLoopHTTP
 
 /// Handlers without `await` (``HTTPServer/SynchronousHandler``): answered in the read callback
 /// for requests without a body, on the connection's task otherwise, in order either way. Once a
@@ -187,6 +188,41 @@ struct HTTPSynchronousHandlerTests {
             server.shutdown()
             await running.value
             #expect(answers == [Answer(status: 200, body: "/a callback\n"), Answer(status: 200, body: "/b callback\n")])
+        }
+    }
+
+    /// What a stream still held unwritten when the loop reached its end-of-iteration flush.
+    final class Backlogs: @unchecked Sendable {
+        // @unchecked: appended to and read on the test's one loop thread only.
+        var atFlush: [Int] = []
+    }
+
+    @Test("a response answered in the read callback is handed to the kernel at once, not left for the iteration's flush")
+    func sentAtOnce() async throws {
+        try await onLoop { loop in
+            let backlogs = Backlogs()
+            var router = Router()
+            router.get("/sent") { _, context in
+                let stream = context.stream
+                // Runs once the poll's callbacks are done, just before every stream's queue goes out.
+                context.loop.runBeforeFlush { backlogs.atFlush.append(stream.bufferedWriteCount) }
+                return .text(Self.place() + "\n")
+            }
+            try await withServer(router, on: loop) { port, _ in
+                let socket = try await TCPStream.connect(host: "127.0.0.1", port: port, on: loop)
+                defer { socket.close() }
+                for _ in 0..<2 {
+                    try socket.write("GET /sent HTTP/1.1\r\nHost: x\r\n\r\n")
+                    var received: [UInt8] = []
+                    while !String(decoding: received, as: UTF8.self).hasSuffix("callback\n") {
+                        guard let bytes = try await loop.withTimeout(.seconds(10), { try await socket.read() }) else {
+                            throw TestFailure("the server closed before answering")
+                        }
+                        received += bytes.array
+                    }
+                }
+            }
+            #expect(backlogs.atFlush == [0, 0])
         }
     }
 
