@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <errno.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
 
 // glibc declares accept4(2) only under _GNU_SOURCE, which Swift's Glibc module is built without.
 int accept4(int fd, struct sockaddr *restrict address, socklen_t *restrict length, int flags);

@@ -228,6 +228,25 @@ public final class Loop: @unchecked Sendable {
     /// written to 1,000 streams costs one reference, not 1,000.
     @exclusivity(unchecked) private var heldUntilFlushed: [Unmanaged<ByteStorage>] = []
 
+    /// The edge-triggered reader of this loop's TCP streams, made on first use; nil if
+    /// turned off or refused (``EdgeReader``).
+    var edgeReader: EdgeReader? {
+        if !isEdgeReaderMade {
+            isEdgeReaderMade = true
+            madeEdgeReader = EdgeReader.isEnabled ? EdgeReader(loop: uv) : nil
+        }
+        return madeEdgeReader
+    }
+    private var madeEdgeReader: EdgeReader?
+    private var isEdgeReaderMade = false
+
+    /// True for the loop's own handles, which are neither reported nor closed as the user's.
+    func isInternal(_ handle: UnsafeMutablePointer<uv_handle_t>) -> Bool {
+        if executor.isInternal(handle) { return true }
+        guard let reader = madeEdgeReader else { return false }
+        return UnsafeMutableRawPointer(reader.handle) == UnsafeMutableRawPointer(handle) as UnsafeMutableRawPointer
+    }
+
     /// Keeps `storage` alive until the end of the next flush of every stream's queue.
     func holdUntilFlushed(_ storage: ByteStorage) {
         heldUntilFlushed.append(.passRetained(storage))
@@ -326,7 +345,7 @@ public final class Loop: @unchecked Sendable {
                 { handle, arg in
                     guard let handle, uv_is_closing(handle) == 0, let arg else { return }
                     let loop = Unmanaged<Loop>.fromOpaque(handle.pointee.loop.pointee.data).takeUnretainedValue()
-                    if loop.executor.isInternal(handle) { return }
+                    if loop.isInternal(handle) { return }
                     arg.assumingMemoryBound(to: [String].self).pointee.append(Loop.describe(handle))
                 }, list)
         }
@@ -348,7 +367,7 @@ public final class Loop: @unchecked Sendable {
             { handle, _ in
                 guard let handle, uv_is_closing(handle) == 0 else { return }
                 let loop = Unmanaged<Loop>.fromOpaque(handle.pointee.loop.pointee.data).takeUnretainedValue()
-                if loop.executor.isInternal(handle) { return }
+                if loop.isInternal(handle) { return }
                 if let data = handle.pointee.data,
                     let owner = Unmanaged<AnyObject>.fromOpaque(data).takeUnretainedValue() as? HandleOwner
                 {
@@ -359,6 +378,8 @@ public final class Loop: @unchecked Sendable {
 
     /// Runs the loop until every close callback has run, then releases libuv's loop.
     private func finish() {
+        madeEdgeReader?.close()
+        madeEdgeReader = nil
         executor.uninstall()
         repeat {
             executor.takeRemoteJobs()

@@ -1,4 +1,5 @@
 import CLibUV
+import Glibc
 
 /// A byte stream on a loop — the common API of TCP connections, Unix-domain sockets, pipes and TTYs.
 ///
@@ -23,6 +24,8 @@ public class Stream: HandleOwner {
     @exclusivity(unchecked) var reader: LineReader
     private var isReading = false
     private var isAtEnd = false
+    /// True while the socket is in the loop's ``EdgeReader`` set (it reads there, not in libuv).
+    private var isEdgeRegistered = false
     @exclusivity(unchecked) private var isScheduled = false
     /// libuv error codes (0 for none) of the read and the write side, in 16 bits each (every
     /// libuv code lies in -4095...0), so that ``readHandlerSlot`` fits the object's 120 bytes.
@@ -248,6 +251,20 @@ public class Stream: HandleOwner {
 
     private func startReading() throws {
         guard !isReading && !isAtEnd else { return }
+        if isEdgeRegistered || uv_handle_get_type(asHandle(stream)) == UV_TCP, let edge = loop.edgeReader,
+            let descriptor = socketDescriptor
+        {
+            if isEdgeRegistered {
+                edge.rearm(self, descriptor: descriptor)
+                isReading = true
+                return
+            }
+            if edge.add(self, descriptor: descriptor) {
+                isEdgeRegistered = true
+                isReading = true
+                return
+            }
+        }
         let status = uv_read_start(
             stream,
             { handle, _, buffer in
@@ -264,8 +281,40 @@ public class Stream: HandleOwner {
 
     private func stopReading() {
         guard isReading else { return }
-        uv_read_stop(stream)
+        // An edge-registered socket stays in the set; its events are ignored while paused.
+        if !isEdgeRegistered { uv_read_stop(stream) }
         isReading = false
+    }
+
+    /// The socket's descriptor, if libuv gives one.
+    private var socketDescriptor: Int32? {
+        var descriptor = uv_os_fd_t()
+        return uv_fileno(asHandle(stream), &descriptor) == 0 ? descriptor : nil
+    }
+
+    /// The socket is ready in the loop's ``EdgeReader`` set: reads until it would block, as
+    /// libuv's read callback would (``received(_:)``), or until reading stops. `toEnd`: the
+    /// peer's end or an error came with the edge, so a short read does not mean the rest
+    /// can wait for another edge: reads on to the end or the error.
+    final func readEdge(toEnd: Bool) {
+        guard isEdgeRegistered, let descriptor = socketDescriptor else { return }
+        let buffer = loop.readBuffer
+        while isReading && !isClosed {
+            let count = recv(descriptor, buffer.baseAddress, buffer.count, 0)
+            if count > 0 {
+                received(count)
+                // Short: the socket is empty now, and what comes later raises a new edge.
+                if count < buffer.count && !toEnd { return }
+            } else if count == 0 {
+                received(Int(UV_EOF.rawValue))
+                return
+            } else {
+                let code = errno
+                if code == EINTR { continue }
+                if code != EAGAIN && code != EWOULDBLOCK { received(-Int(code)) }
+                return
+            }
+        }
     }
 
     /// The read callback: keeps what arrived (copied out of the loop's shared buffer).
@@ -522,6 +571,11 @@ public class Stream: HandleOwner {
         if let queue = queue.take() { loop.writeQueues.give(queue) }
         readWaiter.take()?.resume(throwing: closedError("read from"))
         resumeWriteWaiters(failing: closedError("write to"))
+        if isEdgeRegistered {
+            isEdgeRegistered = false
+            isReading = false
+            if let descriptor = socketDescriptor { loop.edgeReader?.remove(descriptor: descriptor) }
+        }
         uvClose(stream)
         runReadHandler()
     }
