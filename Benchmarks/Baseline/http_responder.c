@@ -13,8 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <uv.h>
+
+#include "spin.h"
 
 static const char response[] =
     "HTTP/1.1 200 OK\r\nDate: Thu, 03 Dec 2026 00:00:00 GMT\r\n"
@@ -32,15 +33,6 @@ static int flush_at_end;
 static long spin_ns;
 static conn *waiting[max_conns];
 static int waiting_count;
-
-static void spin(void)
-{
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    do {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-    } while ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) < spin_ns);
-}
 
 static void answer(conn *c)
 {
@@ -80,7 +72,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         }
     }
     if (found == 0) return;
-    for (int i = 0; i < found && spin_ns > 0; i++) spin();
+    for (int i = 0; i < found && spin_ns > 0; i++) spin(spin_ns);
     if (flush_at_end && c->unanswered == 0 && waiting_count < max_conns) waiting[waiting_count++] = c;
     c->unanswered += found;
     if (!flush_at_end) answer(c);

@@ -19,8 +19,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "spin.h"
 
 static const char response[] =
     "HTTP/1.1 200 OK\r\nDate: Thu, 03 Dec 2026 00:00:00 GMT\r\n"
@@ -28,15 +29,6 @@ static const char response[] =
 static char read_buffer[65536];
 static unsigned char tails[1 << 16]; /* per descriptor: bytes of "\r\n\r\n" matched so far */
 static long spin_ns;
-
-static void spin(void)
-{
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    do {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-    } while ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) < spin_ns);
-}
 
 /* Reads what fd holds (until EAGAIN, or a short read: a later arrival raises a new edge)
  * and answers each request in it; closes fd at its end or on an error. */
@@ -54,7 +46,7 @@ static void serve(int fd)
             t = read_buffer[i] == end[t] ? t + 1 : (read_buffer[i] == '\r');
             if (t == 4) {
                 t = 0;
-                if (spin_ns > 0) spin();
+                spin(spin_ns);
                 if (send(fd, response, sizeof response - 1, MSG_NOSIGNAL) < 0) {
                     close(fd);
                     return;

@@ -243,8 +243,7 @@ public final class Loop: @unchecked Sendable {
     /// True for the loop's own handles, which are neither reported nor closed as the user's.
     func isInternal(_ handle: UnsafeMutablePointer<uv_handle_t>) -> Bool {
         if executor.isInternal(handle) { return true }
-        guard let reader = madeEdgeReader else { return false }
-        return UnsafeMutableRawPointer(reader.handle) == UnsafeMutableRawPointer(handle) as UnsafeMutableRawPointer
+        return madeEdgeReader.map { asHandle($0.handle) == handle } ?? false
     }
 
     /// Keeps `storage` alive until the end of the next flush of every stream's queue.

@@ -11,7 +11,7 @@ import Glibc
 /// is in an epoll set of the loop's own, `EPOLLET`, and joins the ready list when its data
 /// arrives: first come, first served, as in nginx. libuv watches the set's descriptor with one
 /// `uv_poll_t`; each ready stream `recv`s into the loop's read buffer itself
-/// (``Stream/readEdge()``). Writes stay with libuv.
+/// (``Stream/readEdge(toEnd:)``). Writes stay with libuv.
 ///
 /// Loop thread only. `UVLOOP_LEVEL_TRIGGERED_READS=1` in the environment turns it off (libuv
 /// reads every stream), for comparisons.
@@ -47,7 +47,7 @@ final class EdgeReader {
             Unmanaged<EdgeReader>.fromOpaque(handle!.pointee.data).takeUnretainedValue().serve()
         }
         // The loop's other work decides when it ends, not this watch.
-        uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
+        uv_unref(asHandle(handle))
     }
 
     /// Puts `stream` (socket `descriptor`) in the set; an event comes at once if it holds
@@ -92,7 +92,7 @@ final class EdgeReader {
 
     /// Stops the watch and frees the set; the handle's memory goes in its close callback.
     func close() {
-        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { $0?.deallocate() }
+        uv_close(asHandle(handle)) { $0?.deallocate() }
         Glibc.close(set)
         events.deallocate()
     }
